@@ -1,0 +1,94 @@
+/*
+ * sim.h - the simulated network: hosts (ustcp stacks) and routers joined by
+ * point-to-point links, one event queue, a virtual nanosecond clock and a
+ * seeded RNG. Same seed, same events, byte-identical pcaps.
+ *
+ * Blocking socket calls on a sim host drive the whole world (the peer's stack
+ * answers by itself); a wait nothing can satisfy fails with EDEADLK.
+ */
+#ifndef USTCP_SIM_H
+#define USTCP_SIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ustcp/ustcp.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ustcp_sim;
+
+/* One direction of a link. Zero-initialised = ideal link (no delay, infinite
+ * bandwidth, MTU 1500, no faults). Probabilities are in [0, 1]. */
+struct ustcp_link_params {
+  ustcp_time_t latency;   /* one-way propagation delay, ns */
+  uint64_t bandwidth_bps; /* 0 = infinite (no serialization delay) */
+  uint32_t queue_limit;   /* packets queued behind the wire; 0 = 1000 */
+  uint16_t mtu;           /* 0 = 1500; larger datagrams are dropped */
+  double loss;
+  double reorder; /* extra random delay up to 2*latency+1ms */
+  double duplicate;
+  double corrupt;   /* flip one random bit */
+  bool partitioned; /* drop everything */
+};
+
+USTCP_API struct ustcp_sim *ustcp_sim_create(uint64_t seed);
+USTCP_API void ustcp_sim_destroy(struct ustcp_sim *sim);
+
+/* Add a host with address "A.B.C.D" (cfg may be NULL for defaults; its
+ * addr/link/seed fields are filled by the sim). Returns host id >= 0 or -1. */
+USTCP_API int ustcp_sim_add_host(struct ustcp_sim *sim, const char *name, const char *addr,
+                                 const struct ustcp_config *cfg);
+/* A router forwards by longest-prefix match over its links' routes. */
+USTCP_API int ustcp_sim_add_router(struct ustcp_sim *sim, const char *name);
+USTCP_API struct ustcp_stack *ustcp_sim_stack(struct ustcp_sim *sim, int host);
+USTCP_API const char *ustcp_sim_host_name(struct ustcp_sim *sim, int host);
+USTCP_API int ustcp_sim_host_by_stack(struct ustcp_sim *sim, const struct ustcp_stack *s);
+
+/* Join nodes a and b; ab applies a->b, ba applies b->a (NULL = ideal).
+ * Returns link id >= 0 or -1. A router routes to a host over the link that
+ * joins them, and to a host behind another router by a route added here. */
+USTCP_API int ustcp_sim_link(struct ustcp_sim *sim, int a, int b,
+                             const struct ustcp_link_params *ab,
+                             const struct ustcp_link_params *ba);
+USTCP_API int ustcp_sim_route(struct ustcp_sim *sim, int router, const char *prefix, int link);
+/* dir 0 = a->b, 1 = b->a. Takes effect for packets sent from now on. */
+USTCP_API int ustcp_sim_link_set(struct ustcp_sim *sim, int link, int dir,
+                                 const struct ustcp_link_params *p);
+
+USTCP_API ustcp_time_t ustcp_sim_now(const struct ustcp_sim *sim);
+/* Process every event up to and including t; the clock ends at t. */
+USTCP_API void ustcp_sim_run_until(struct ustcp_sim *sim, ustcp_time_t t);
+/* Run until no event or timer is left (or `limit` virtual time has passed).
+ * Returns true if the world went idle. */
+USTCP_API bool ustcp_sim_run_until_idle(struct ustcp_sim *sim, ustcp_time_t limit);
+/* Run until pred(user) is true (checked after every event) or `limit`
+ * virtual time passed or the world is idle. Returns pred's last value. */
+USTCP_API bool ustcp_sim_run_while(struct ustcp_sim *sim, bool (*pred)(void *user), void *user,
+                                   ustcp_time_t limit);
+/* Call fn(user) at virtual time t (application actions in scenarios). */
+USTCP_API int ustcp_sim_at(struct ustcp_sim *sim, ustcp_time_t t, void (*fn)(void *user),
+                           void *user);
+
+/* Capture every packet a host sends and receives, or every packet a link
+ * carries (both directions), to a pcap file (LINKTYPE_RAW, virtual time). */
+USTCP_API int ustcp_sim_pcap_host(struct ustcp_sim *sim, int host, const char *path);
+USTCP_API int ustcp_sim_pcap_link(struct ustcp_sim *sim, int link, const char *path);
+
+/* Observe the world: one callback gets every host's trace events, plus
+ * link events (a packet lost, corrupted, tail-dropped) as USTCP_TR_NOTE /
+ * USTCP_TR_DROP with the host that sent it. */
+USTCP_API void ustcp_sim_set_trace(struct ustcp_sim *sim, ustcp_trace_fn fn, void *user);
+
+struct ustcp_sim_stats {
+  uint64_t events, delivered, lost, corrupted, duplicated, reordered, tail_dropped, mtu_dropped,
+      partition_dropped;
+};
+USTCP_API void ustcp_sim_stats(const struct ustcp_sim *sim, struct ustcp_sim_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

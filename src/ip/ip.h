@@ -1,0 +1,45 @@
+/*
+ * ip.h - IPv4 input/output and ICMP (src/ip), and the entry points the IP
+ * layer calls in TCP (src/tcp).
+ */
+#ifndef US_IP_H
+#define US_IP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core.h"
+#include "wire/wire.h"
+
+/* Validate one received datagram and hand it to TCP or ICMP; every drop is
+ * counted (us_drop). Borrowed. */
+void us_ip_input(struct ustcp_stack *s, const uint8_t *pkt, size_t len);
+
+/* Output: the caller builds the transport payload at
+ * s->scratch + US_IPV4_HDR_LEN (up to 65535 - 20 bytes), then calls this to
+ * prepend the IPv4 header (DF set, TTL from config, id from the stack) and
+ * send. Returns 0 or -EMSGSIZE. src/dst in host byte order. */
+int us_ip_output(struct ustcp_stack *s, uint32_t src, uint32_t dst, uint8_t proto,
+                 size_t payload_len);
+static inline uint8_t *us_ip_payload_buf(struct ustcp_stack *s)
+{
+  return s->scratch + US_IPV4_HDR_LEN;
+}
+
+/* Send an ICMP destination unreachable (type 3, `code`) quoting the first
+ * bytes of the offending datagram, as Linux does (icmp_send()). */
+void us_icmp_send_unreach(struct ustcp_stack *s, uint8_t code, const uint8_t *dgram, size_t len);
+
+/* ---- implemented by src/tcp ---- */
+
+/* One TCP segment (seg/len: TCP header + payload, already bounded by the IP
+ * total length), from ip (decoded header). `dgram` is the whole datagram
+ * for the trace/drop reporting. */
+void us_tcp_input(struct ustcp_stack *s, const struct us_ipv4_hdr *ip, const uint8_t *seg,
+                  size_t len, const uint8_t *dgram, size_t dglen);
+/* An ICMP error (dest unreachable / time exceeded) quoting a TCP segment we
+ * sent: `inner` is the quoted IPv4 header + at least 8 bytes of TCP. */
+void us_tcp_icmp_error(struct ustcp_stack *s, uint8_t type, uint8_t code, const uint8_t *inner,
+                       size_t len);
+
+#endif
