@@ -110,6 +110,7 @@ static int config_check(const struct ustcp_config *c, char *err, size_t errlen)
     return cfg_error(err, errlen, "config: ip_local_port_range must be low <= high");
   CHECK_RANGE(ip_default_ttl, 1, 255);
   CHECK_RANGE(max_sockets, 1, 1 << 24);
+  CHECK_RANGE(csum_offload, 0, 1);
   if (!c->link || !c->link->output)
     return cfg_error(err, errlen, "config: link with an output callback is required");
   return 0;
