@@ -89,6 +89,9 @@ struct ustcp_config {
   int ip_default_ttl;         /* net.ipv4.ip_default_ttl = 64 */
   int max_sockets;            /* descriptor table size, default 1048576 */
   uint64_t max_memory;        /* hard cap on buffer memory, bytes (0 = 1 GiB) */
+  int csum_offload;           /* 1: the link guarantees integrity (as a NIC with rx
+                                 checksum offload): received TCP checksums are
+                                 not verified. Default 0. */
 
   const struct ustcp_link_ops *link;
   void *link_user;
