@@ -1,0 +1,453 @@
+/*
+ * tun_linux.c - the Linux TUN driver (include/ustcp/tun.h): one ustcp stack
+ * on a real IFF_TUN | IFF_NO_PI device, real CLOCK_MONOTONIC time.
+ *
+ * Packet path, per wake-up (ustcp_tun_run and the link's wait()):
+ *   flush the tx queue -> ppoll(fd) until the stack's next deadline ->
+ *   read up to `batch` datagrams, each straight into ustcp_input() ->
+ *   ustcp_process() if a timer is due -> flush the tx queue.
+ * Datagrams the stack sends (link output) are copied into a tx queue and
+ * written in one batch at the end of the step (or when the queue fills), so
+ * a burst of input produces its answers together. TUN has no multi-packet
+ * write; with IFF_VNET_HDR (reserved, opts.vnet_hdr) the batch is where a
+ * virtio_net_hdr would be added and GSO super-packets built.
+ *
+ * All state lives in struct ustcp_tun (no globals). Errors are -errno.
+ */
+#define _GNU_SOURCE /* ppoll */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/core.h"
+#include "ustcp/tun.h"
+
+#define TUN_RXBUF 65536
+#define TUN_TXQ_BYTES (1u << 20) /* tx queue arena */
+#define TUN_TXQ_SLOTS 1024
+
+struct tun_txslot {
+  uint32_t off, len;
+};
+
+struct ustcp_tun {
+  int fd;
+  char name[IFNAMSIZ];
+  uint16_t mtu;
+  int batch;
+  bool created; /* we created the device (it goes away on close unless persist) */
+  struct ustcp_stack *stack;
+  uint8_t *rxbuf;
+  uint8_t *txbuf; /* arena of queued datagrams */
+  struct tun_txslot *txslot;
+  uint32_t txn, txused;
+  struct ustcp_tun_stats st;
+};
+
+static int errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int errf(char *err, size_t errlen, const char *fmt, ...)
+{
+  if (err && errlen) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+  }
+  return -1;
+}
+
+void ustcp_tun_opts_init(struct ustcp_tun_opts *o)
+{
+  memset(o, 0, sizeof(*o));
+  o->batch = 64;
+}
+
+static ustcp_time_t mono_now(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (ustcp_time_t)ts.tv_sec * 1000000000ull + (ustcp_time_t)ts.tv_nsec;
+}
+
+ustcp_time_t ustcp_tun_now(const struct ustcp_tun *t)
+{
+  (void)t;
+  return mono_now();
+}
+
+/* An AF_INET datagram socket: the handle SIOC*IF* ioctls need. */
+static int ifreq_ioctl(unsigned long req, struct ifreq *ifr)
+{
+  int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sk < 0)
+    return -errno;
+  int r = ioctl(sk, req, ifr) < 0 ? -errno : 0;
+  close(sk);
+  return r;
+}
+
+static int set_mtu(struct ustcp_tun *t, uint16_t mtu)
+{
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof(ifr));
+  memcpy(ifr.ifr_name, t->name, IFNAMSIZ);
+  ifr.ifr_mtu = mtu;
+  return ifreq_ioctl(SIOCSIFMTU, &ifr);
+}
+
+static int get_mtu(struct ustcp_tun *t)
+{
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof(ifr));
+  memcpy(ifr.ifr_name, t->name, IFNAMSIZ);
+  int r = ifreq_ioctl(SIOCGIFMTU, &ifr);
+  return r ? r : ifr.ifr_mtu;
+}
+
+static const char *cap_hint(int e)
+{
+  return (e == EPERM || e == EACCES)
+             ? " - creating or attaching to a TUN device needs CAP_NET_ADMIN (run as root, or "
+               "`setcap cap_net_admin+ep` the binary, or use a device made with `ip tuntap add "
+               "dev NAME mode tun user USER`)"
+             : "";
+}
+
+struct ustcp_tun *ustcp_tun_open(const char *name, const struct ustcp_tun_opts *opts, char *err,
+                                 size_t errlen)
+{
+  struct ustcp_tun_opts o;
+  if (opts)
+    o = *opts;
+  else
+    ustcp_tun_opts_init(&o);
+  if (name && strlen(name) >= IFNAMSIZ) {
+    errf(err, errlen, "tun: device name '%s' is longer than %d characters", name, IFNAMSIZ - 1);
+    return NULL;
+  }
+  if (o.vnet_hdr) {
+    errf(err, errlen, "tun: IFF_VNET_HDR offloads are not implemented yet");
+    return NULL;
+  }
+  if (o.batch < 0 || o.batch > 4096) {
+    errf(err, errlen, "tun: batch %d out of range [0, 4096]", o.batch);
+    return NULL;
+  }
+  struct ustcp_tun *t = calloc(1, sizeof(*t));
+  if (!t) {
+    errf(err, errlen, "tun: out of memory");
+    return NULL;
+  }
+  t->fd = -1;
+  t->batch = o.batch ? o.batch : 64;
+  t->rxbuf = malloc(TUN_RXBUF);
+  t->txbuf = malloc(TUN_TXQ_BYTES);
+  t->txslot = calloc(TUN_TXQ_SLOTS, sizeof(*t->txslot));
+  if (!t->rxbuf || !t->txbuf || !t->txslot) {
+    errf(err, errlen, "tun: out of memory");
+    goto fail;
+  }
+  /* Does the device exist already? Then we attach to it. */
+  if (name && *name) {
+    char path[64];
+    snprintf(path, sizeof(path), "/sys/class/net/%s", name);
+    t->created = access(path, F_OK) != 0;
+  } else {
+    t->created = true;
+  }
+  t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (t->fd < 0) {
+    int e = errno;
+    errf(err, errlen, "tun: open /dev/net/tun: %s%s", strerror(e), cap_hint(e));
+    goto fail;
+  }
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof(ifr));
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  if (name)
+    memcpy(ifr.ifr_name, name, strlen(name));
+  if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
+    int e = errno;
+    errf(err, errlen, "tun: %s device '%s' (TUNSETIFF): %s%s",
+         t->created ? "creating" : "attaching to", name ? name : "", strerror(e), cap_hint(e));
+    if (e == EINVAL && !t->created)
+      errf(err, errlen,
+           "tun: '%s' exists but is not a TUN device without packet info "
+           "(IFF_TUN | IFF_NO_PI)",
+           name);
+    if (e == EBUSY)
+      errf(err, errlen, "tun: device '%s' is busy (another process has it open)", name);
+    goto fail;
+  }
+  memcpy(t->name, ifr.ifr_name, IFNAMSIZ);
+  t->name[IFNAMSIZ - 1] = 0;
+  if (o.persist && ioctl(t->fd, TUNSETPERSIST, 1) < 0) {
+    int e = errno;
+    errf(err, errlen, "tun: TUNSETPERSIST %s: %s%s", t->name, strerror(e), cap_hint(e));
+    goto fail;
+  }
+  if (o.mtu) {
+    int r = set_mtu(t, o.mtu);
+    if (r) {
+      errf(err, errlen, "tun: setting MTU %u on %s: %s%s", o.mtu, t->name, strerror(-r),
+           cap_hint(-r));
+      goto fail;
+    }
+  }
+  int m = get_mtu(t);
+  t->mtu = m > 0 ? (uint16_t)(m > 65535 ? 65535 : m) : 1500;
+  return t;
+fail:
+  if (t->fd >= 0)
+    close(t->fd);
+  free(t->rxbuf);
+  free(t->txbuf);
+  free(t->txslot);
+  free(t);
+  return NULL;
+}
+
+const char *ustcp_tun_name(const struct ustcp_tun *t) { return t->name; }
+int ustcp_tun_fd(const struct ustcp_tun *t) { return t->fd; }
+uint16_t ustcp_tun_mtu(const struct ustcp_tun *t) { return t->mtu; }
+
+int ustcp_tun_set_peer_addr(struct ustcp_tun *t, uint32_t addr, int prefix_len)
+{
+  if (prefix_len < 0 || prefix_len > 32)
+    return -EINVAL;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof(ifr));
+  memcpy(ifr.ifr_name, t->name, IFNAMSIZ);
+  struct sockaddr_in *sin = (struct sockaddr_in *)(void *)&ifr.ifr_addr;
+  sin->sin_family = AF_INET;
+  sin->sin_addr.s_addr = addr;
+  int r = ifreq_ioctl(SIOCSIFADDR, &ifr);
+  if (r)
+    return r;
+  /* The netmask adds the on-link route for the prefix (as `ip addr add`). */
+  memset(&ifr, 0, sizeof(ifr));
+  memcpy(ifr.ifr_name, t->name, IFNAMSIZ);
+  sin = (struct sockaddr_in *)(void *)&ifr.ifr_netmask;
+  sin->sin_family = AF_INET;
+  sin->sin_addr.s_addr = prefix_len ? htonl(0xffffffffu << (32 - prefix_len)) : 0;
+  return ifreq_ioctl(SIOCSIFNETMASK, &ifr);
+}
+
+int ustcp_tun_up(struct ustcp_tun *t)
+{
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof(ifr));
+  memcpy(ifr.ifr_name, t->name, IFNAMSIZ);
+  int r = ifreq_ioctl(SIOCGIFFLAGS, &ifr);
+  if (r)
+    return r;
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  return ifreq_ioctl(SIOCSIFFLAGS, &ifr);
+}
+
+/* ------------------------------------------------------------ packet path */
+
+static void tx_flush(struct ustcp_tun *t)
+{
+  if (!t->txn)
+    return;
+  t->st.tx_batches++;
+  for (uint32_t i = 0; i < t->txn; i++) {
+    const uint8_t *p = t->txbuf + t->txslot[i].off;
+    size_t len = t->txslot[i].len;
+    for (;;) {
+      ssize_t n = write(t->fd, p, len);
+      if (n >= 0) {
+        t->st.tx_packets++;
+        t->st.tx_bytes += len;
+        break;
+      }
+      if (errno == EINTR)
+        continue;
+      if (errno == EAGAIN) {
+        /* The device queue is full: wait (briefly) until it drains. */
+        struct pollfd pfd = {.fd = t->fd, .events = POLLOUT};
+        if (poll(&pfd, 1, 100) > 0)
+          continue;
+      }
+      /* A datagram the kernel refuses (EINVAL, EIO when down ...) is lost on
+       * the link, as on a wire; TCP recovers. */
+      t->st.tx_dropped++;
+      break;
+    }
+  }
+  t->txn = 0;
+  t->txused = 0;
+}
+
+static int tun_output(void *user, const uint8_t *pkt, size_t len)
+{
+  struct ustcp_tun *t = user;
+  if (len > TUN_RXBUF) {
+    t->st.tx_dropped++;
+    return -EMSGSIZE;
+  }
+  if (t->txn == TUN_TXQ_SLOTS || t->txused + len > TUN_TXQ_BYTES || t->txn >= (uint32_t)t->batch)
+    tx_flush(t);
+  memcpy(t->txbuf + t->txused, pkt, len);
+  t->txslot[t->txn].off = t->txused;
+  t->txslot[t->txn].len = (uint32_t)len;
+  t->txn++;
+  /* Keep datagrams 8-byte aligned in the arena. */
+  t->txused += (uint32_t)((len + 7) & ~(size_t)7);
+  return 0;
+}
+
+static ustcp_time_t tun_link_now(void *user) { return ustcp_tun_now(user); }
+
+/* Read up to one batch of datagrams into the stack. Returns the count, or
+ * -errno on a device error. */
+static int rx_batch(struct ustcp_tun *t)
+{
+  int n = 0;
+  while (n < t->batch) {
+    ssize_t r = read(t->fd, t->rxbuf, TUN_RXBUF);
+    if (r < 0) {
+      if (errno == EINTR)
+        continue;
+      if (errno == EAGAIN)
+        break;
+      return n ? n : -errno;
+    }
+    n++;
+    t->st.rx_packets++;
+    t->st.rx_bytes += (uint64_t)r;
+    if (t->stack)
+      ustcp_input(t->stack, t->rxbuf, (size_t)r);
+  }
+  if (n)
+    t->st.rx_batches++;
+  return n;
+}
+
+/* Fire due timers; true if any were due. */
+static bool run_timers(struct ustcp_tun *t)
+{
+  if (!t->stack)
+    return false;
+  if (ustcp_next_deadline(t->stack) > mono_now())
+    return false;
+  ustcp_process(t->stack);
+  return true;
+}
+
+/* Wait for the fd until `until` (absolute, USTCP_TIME_NEVER = forever).
+ * 1 readable, 0 timed out, -errno (-EINTR on a signal). */
+static int wait_fd(struct ustcp_tun *t, ustcp_time_t until)
+{
+  struct pollfd pfd = {.fd = t->fd, .events = POLLIN};
+  struct timespec ts, *tsp = NULL;
+  if (until != USTCP_TIME_NEVER) {
+    ustcp_time_t now = mono_now();
+    ustcp_time_t d = until > now ? until - now : 0;
+    ts.tv_sec = (time_t)(d / 1000000000ull);
+    ts.tv_nsec = (long)(d % 1000000000ull);
+    tsp = &ts;
+  }
+  t->st.wakeups++;
+  int r = ppoll(&pfd, 1, tsp, NULL);
+  if (r < 0)
+    return -errno;
+  if (r > 0 && (pfd.revents & (POLLERR | POLLNVAL)))
+    return -EIO;
+  return r > 0;
+}
+
+int ustcp_tun_run(struct ustcp_tun *t, int timeout_ms)
+{
+  tx_flush(t);
+  if (run_timers(t))
+    tx_flush(t);
+  ustcp_time_t now = mono_now();
+  ustcp_time_t until = t->stack ? ustcp_next_deadline(t->stack) : USTCP_TIME_NEVER;
+  if (timeout_ms >= 0 && now + USTCP_MS(timeout_ms) < until)
+    until = now + USTCP_MS(timeout_ms);
+  int r = wait_fd(t, until);
+  int n = 0;
+  if (r > 0)
+    n = rx_batch(t);
+  else if (r < 0)
+    n = r;
+  run_timers(t);
+  tx_flush(t);
+  return n;
+}
+
+/* The link's wait(): run the loop until something happened to the stack (a
+ * datagram arrived or a timer fired) or `deadline` passed. */
+static int tun_wait(void *user, struct ustcp_stack *s, ustcp_time_t deadline)
+{
+  struct ustcp_tun *t = user;
+  for (;;) {
+    tx_flush(t);
+    ustcp_time_t now = mono_now();
+    ustcp_time_t next = ustcp_next_deadline(s);
+    if (next <= now) {
+      ustcp_process(s);
+      tx_flush(t);
+      return 0;
+    }
+    if (now >= deadline)
+      return -ETIMEDOUT;
+    int r = wait_fd(t, US_MIN(next, deadline));
+    if (r < 0)
+      return r; /* -EINTR: a signal; the caller reports EINTR */
+    if (r > 0) {
+      int n = rx_batch(t);
+      tx_flush(t);
+      if (n != 0)
+        return n < 0 ? n : 0;
+    }
+  }
+}
+
+static const struct ustcp_link_ops tun_ops = {
+    .output = tun_output,
+    .now = tun_link_now,
+    .wait = tun_wait,
+};
+
+const struct ustcp_link_ops *ustcp_tun_link_ops(void) { return &tun_ops; }
+
+void ustcp_tun_config(struct ustcp_tun *t, struct ustcp_config *cfg)
+{
+  cfg->link = &tun_ops;
+  cfg->link_user = t;
+  cfg->mtu = t->mtu;
+}
+
+void ustcp_tun_attach(struct ustcp_tun *t, struct ustcp_stack *s) { t->stack = s; }
+
+void ustcp_tun_stats(const struct ustcp_tun *t, struct ustcp_tun_stats *out) { *out = t->st; }
+
+void ustcp_tun_close(struct ustcp_tun *t)
+{
+  if (!t)
+    return;
+  if (t->fd >= 0) {
+    tx_flush(t);
+    close(t->fd);
+  }
+  free(t->rxbuf);
+  free(t->txbuf);
+  free(t->txslot);
+  free(t);
+}
