@@ -36,11 +36,12 @@ extern "C" {
 struct ustcp_tun;
 
 struct ustcp_tun_opts {
-  uint16_t mtu;     /* device MTU set at open; 0 keeps the device's (1500 if new) */
-  int persist;      /* 1: leave a created device in place after close */
-  int vnet_hdr;     /* reserved for IFF_VNET_HDR offloads; must be 0 */
-  int batch;        /* packets read per wake-up; 0 = 64 */
-  const char *pcap; /* if set, write every packet in and out here (LINKTYPE_RAW) */
+  uint16_t mtu;        /* device MTU set at open; 0 keeps the device's (1500 if new) */
+  int persist;         /* 1: leave a created device in place after close */
+  int vnet_hdr;        /* reserved for IFF_VNET_HDR offloads; must be 0 */
+  int batch;           /* packets read per wake-up; 0 = 64 */
+  const char *pcap;    /* if set, write every packet in and out here (LINKTYPE_RAW) */
+  uint64_t pcap_limit; /* at most this many records (0 = no limit) */
 };
 
 USTCP_API void ustcp_tun_opts_init(struct ustcp_tun_opts *o);

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "link/pcap.h"
 #include "ustcp/tun.h"
 
 #define TUN_RXBUF 65536
@@ -54,6 +55,9 @@ struct ustcp_tun {
   struct tun_txslot *txslot;
   uint32_t txn, txused;
   struct ustcp_tun_stats st;
+  struct us_pcap *pcap;
+  uint64_t pcap_limit; /* records to write at most (0 = all) */
+  int64_t pcap_offset; /* CLOCK_REALTIME - CLOCK_MONOTONIC: wall-clock stamps */
 };
 
 static int errf(char *err, size_t errlen, const char *fmt, ...)
@@ -75,11 +79,20 @@ void ustcp_tun_opts_init(struct ustcp_tun_opts *o)
   o->batch = 64;
 }
 
-static ustcp_time_t mono_now(void)
+static ustcp_time_t clock_ns(clockid_t id)
 {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(id, &ts);
   return (ustcp_time_t)ts.tv_sec * 1000000000ull + (ustcp_time_t)ts.tv_nsec;
+}
+static ustcp_time_t mono_now(void) { return clock_ns(CLOCK_MONOTONIC); }
+
+/* Capture one datagram (both directions share the file). */
+static void capture(struct ustcp_tun *t, const uint8_t *pkt, size_t len)
+{
+  if (!t->pcap || (t->pcap_limit && us_pcap_count(t->pcap) >= t->pcap_limit))
+    return;
+  us_pcap_write(t->pcap, (uint64_t)((int64_t)mono_now() + t->pcap_offset), pkt, len);
 }
 
 ustcp_time_t ustcp_tun_now(const struct ustcp_tun *t)
@@ -207,10 +220,20 @@ struct ustcp_tun *ustcp_tun_open(const char *name, const struct ustcp_tun_opts *
       goto fail;
     }
   }
+  if (o.pcap) {
+    t->pcap = us_pcap_open(o.pcap);
+    if (!t->pcap) {
+      errf(err, errlen, "tun: pcap %s: %s", o.pcap, strerror(errno));
+      goto fail;
+    }
+    t->pcap_limit = o.pcap_limit;
+    t->pcap_offset = (int64_t)clock_ns(CLOCK_REALTIME) - (int64_t)mono_now();
+  }
   int m = get_mtu(t);
   t->mtu = m > 0 ? (uint16_t)(m > 65535 ? 65535 : m) : 1500;
   return t;
 fail:
+  us_pcap_close(t->pcap);
   if (t->fd >= 0)
     close(t->fd);
   free(t->rxbuf);
@@ -302,6 +325,7 @@ static int tun_output(void *user, const uint8_t *pkt, size_t len)
   }
   if (t->txn == TUN_TXQ_SLOTS || t->txused + len > TUN_TXQ_BYTES || t->txn >= (uint32_t)t->batch)
     tx_flush(t);
+  capture(t, pkt, len);
   memcpy(t->txbuf + t->txused, pkt, len);
   t->txslot[t->txn].off = t->txused;
   t->txslot[t->txn].len = (uint32_t)len;
@@ -330,6 +354,7 @@ static int rx_batch(struct ustcp_tun *t)
     n++;
     t->st.rx_packets++;
     t->st.rx_bytes += (uint64_t)r;
+    capture(t, t->rxbuf, (size_t)r);
     if (t->stack)
       ustcp_input(t->stack, t->rxbuf, (size_t)r);
   }
@@ -363,6 +388,8 @@ static int wait_fd(struct ustcp_tun *t, ustcp_time_t until)
     tsp = &ts;
   }
   t->st.wakeups++;
+  if (t->pcap && (until == USTCP_TIME_NEVER || until > mono_now() + USTCP_MS(5)))
+    us_pcap_flush(t->pcap); /* a capture is readable while we idle */
   int r = ppoll(&pfd, 1, tsp, NULL);
   if (r < 0)
     return -errno;
@@ -446,6 +473,7 @@ void ustcp_tun_close(struct ustcp_tun *t)
     tx_flush(t);
     close(t->fd);
   }
+  us_pcap_close(t->pcap);
   free(t->rxbuf);
   free(t->txbuf);
   free(t->txslot);
