@@ -20,6 +20,20 @@
   X(ICMP_IN_ECHOS, "IcmpInEchos", "ICMP echo requests received")                                   \
   X(ICMP_IN_ECHO_REPS, "IcmpInEchoReps", "ICMP echo replies received")                             \
   X(ICMP_OUT_DEST_UNREACHS, "IcmpOutDestUnreachs", "ICMP unreachables sent")                       \
+  X(IP_IN_HDR_ERRORS, "IpInHdrErrors", "IPv4 datagrams with header errors")                        \
+  X(IP_IN_ADDR_ERRORS, "IpInAddrErrors", "IPv4 datagrams not addressed to us")                     \
+  X(IP_IN_UNKNOWN_PROTOS, "IpInUnknownProtos", "IPv4 datagrams for an unknown protocol")           \
+  X(ICMP_IN_ERRORS, "IcmpInErrors", "ICMP messages received in error")                             \
+  X(ICMP_IN_CSUM_ERRORS, "IcmpInCsumErrors", "ICMP checksum errors")                               \
+  X(ICMP_IN_DEST_UNREACHS, "IcmpInDestUnreachs", "ICMP unreachables received")                     \
+  X(ICMP_IN_TIME_EXCDS, "IcmpInTimeExcds", "ICMP time exceeded received")                          \
+  X(ICMP_OUT_ECHOS, "IcmpOutEchos", "ICMP echo requests sent")                                     \
+  X(ICMP_OUT_ECHO_REPS, "IcmpOutEchoReps", "ICMP echo replies sent")                               \
+  X(ICMP_OUT_RATELIMIT_HOST, "IcmpOutRateLimitHost", "ICMP errors held back (per peer)")           \
+  X(ICMP_OUT_RATELIMIT_GLOBAL, "IcmpOutRateLimitGlobal", "ICMP errors held back (global)")         \
+  X(UDP_NO_PORTS, "UdpNoPorts", "UDP datagrams to a closed port")                                  \
+  X(UDP_IN_ERRORS, "UdpInErrors", "UDP datagrams received in error")                               \
+  X(UDP_IN_CSUM_ERRORS, "UdpInCsumErrors", "UDP checksum errors")                                  \
   /* --- TCP (RFC 4022 / Linux MIB) --- */                                                         \
   X(TCP_ACTIVE_OPENS, "TcpActiveOpens", "connect() started")                                       \
   X(TCP_PASSIVE_OPENS, "TcpPassiveOpens", "SYNs accepted on a listener")                           \
@@ -99,7 +113,18 @@
   X(DROP_TCP_REQ_BAD_ACK, "DropTcpReqBadAck", "TCP: bad ACK for a request")                        \
   X(DROP_TCP_DUP_SYN, "DropTcpDupSyn", "TCP: SYN for an existing request")                         \
   X(DROP_TCP_NO_MEMORY, "DropTcpNoMemory", "TCP: stack memory cap reached")                        \
-  X(DROP_LINK_NO_BUF, "DropLinkNoBuf", "packet buffer pool exhausted")
+  X(DROP_LINK_NO_BUF, "DropLinkNoBuf", "packet buffer pool exhausted")                             \
+  X(DROP_IP_BCAST, "DropIpBcast", "IPv4: broadcast/multicast not handled")                         \
+  X(DROP_UDP_NO_PORT, "DropUdpNoPort", "UDP: closed port (unreachable sent)")                      \
+  X(DROP_UDP_BAD_LEN, "DropUdpBadLen", "UDP: truncated or bad length")                             \
+  X(DROP_UDP_CSUM, "DropUdpCsum", "UDP: checksum wrong")                                           \
+  X(DROP_LINK_LOSS, "DropLinkLoss", "sim link: random loss")                                       \
+  X(DROP_LINK_QUEUE_FULL, "DropLinkQueueFull", "sim link: queue full (tail drop)")                 \
+  X(DROP_LINK_MTU, "DropLinkMtu", "sim link: datagram over the MTU")                               \
+  X(DROP_LINK_PARTITION, "DropLinkPartition", "sim link: partitioned")                             \
+  X(DROP_ROUTER_TTL, "DropRouterTtl", "sim router: TTL expired")                                   \
+  X(DROP_ROUTER_NO_ROUTE, "DropRouterNoRoute", "sim router: no route")                             \
+  X(DROP_ROUTER_BAD_HDR, "DropRouterBadHdr", "sim router: bad IPv4 header")
 
 enum ustcp_stat {
 #define USTCP_STAT_ENUM_(id, name, desc) USTCP_STAT_##id,
