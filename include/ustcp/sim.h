@@ -85,8 +85,20 @@ USTCP_API void ustcp_sim_set_trace(struct ustcp_sim *sim, ustcp_trace_fn fn, voi
 struct ustcp_sim_stats {
   uint64_t events, delivered, lost, corrupted, duplicated, reordered, tail_dropped, mtu_dropped,
       partition_dropped;
+  /* routers: datagrams forwarded, TTL expired (time exceeded sent), no route */
+  uint64_t forwarded, ttl_expired, no_route;
 };
 USTCP_API void ustcp_sim_stats(const struct ustcp_sim *sim, struct ustcp_sim_stats *out);
+
+/* A host's address (network byte order), or 0 for a router or a bad id. */
+USTCP_API uint32_t ustcp_sim_host_addr(const struct ustcp_sim *sim, int host);
+/* The source address of the ICMP errors a router sends (time exceeded,
+ * unreachable, fragmentation needed). Default: the first address of the /24
+ * of the first host linked to it (e.g. 192.0.2.1). Returns 0 or -1. */
+USTCP_API int ustcp_sim_router_addr(struct ustcp_sim *sim, int router, const char *addr);
+/* Push buffered capture records to their files (they are closed, and so
+ * complete, at ustcp_sim_destroy()). */
+USTCP_API void ustcp_sim_pcap_flush(struct ustcp_sim *sim);
 
 #ifdef __cplusplus
 }
