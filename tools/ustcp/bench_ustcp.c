@@ -1,0 +1,700 @@
+/*
+ * bench_ustcp.c - the ustcp side of `ustcp bench`: stacks in one process,
+ * one thread, joined by an in-process "star" link (no delay, no loss, no
+ * bandwidth limit), driven in real CLOCK_MONOTONIC time.
+ *
+ * Stack 0 is the server (10.0.0.1); stacks 1..K are clients (10.1.x.y). A
+ * datagram a stack sends is copied into that stack's outbound FIFO (the
+ * "wire"; the packet handed to output() is only borrowed) and delivered by
+ * pump() to the destination stack's ustcp_input(), so no stack is ever
+ * re-entered from inside its own output. bulk, crr and rr use one client;
+ * conns uses one client stack per 25000 connections, each connecting to its
+ * own server port, so the server stack alone holds all N.
+ *
+ * The applications are non-blocking state machines (no link wait callback):
+ * each step tries its call and, on EAGAIN, pumps the link and runs due
+ * timers until it can go on, as an event loop over the stack would.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench.h"
+#include "ustcp/socket.h"
+#include "ustcp/ustcp.h"
+
+/* Until the TCP engine and the socket layer link, the ustcp side reports
+ * ENOSYS instead of figures (the Linux baselines run regardless). */
+#ifndef BENCH_USTCP_ENGINE
+#define BENCH_USTCP_ENGINE 0
+#endif
+
+#if BENCH_USTCP_ENGINE
+
+#define SERVER_PORT 5001
+#define CONNS_PER_CLIENT 25000
+#define STALL_SECS 5.0
+
+/* ------------------------------------------------------------ the wire */
+
+/* Packets one stack sent, waiting for delivery: [u32 len][bytes], 8-aligned. */
+struct wire_q {
+  uint8_t *buf;
+  size_t len, cap;
+};
+
+struct world;
+struct node {
+  struct world *w;
+  int idx;
+  struct ustcp_stack *s;
+  struct wire_q out;
+};
+
+struct world {
+  int n; /* nodes: 0 server, 1..n-1 clients */
+  struct node *nodes;
+  uint64_t delivered;
+  int oom;
+  char err[160];
+};
+
+static ustcp_time_t mono_ns(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (ustcp_time_t)ts.tv_sec * 1000000000ull + (ustcp_time_t)ts.tv_nsec;
+}
+
+static ustcp_time_t link_now(void *user)
+{
+  (void)user;
+  return mono_ns();
+}
+
+static int link_output(void *user, const uint8_t *pkt, size_t len)
+{
+  struct node *nd = user;
+  struct wire_q *q = &nd->out;
+  size_t need = (4 + len + 7) & ~(size_t)7;
+  if (q->len + need > q->cap) {
+    size_t ncap = q->cap ? q->cap * 2 : 1 << 20;
+    while (ncap < q->len + need)
+      ncap *= 2;
+    uint8_t *nb = realloc(q->buf, ncap);
+    if (!nb) {
+      nd->w->oom = 1;
+      return -ENOMEM;
+    }
+    q->buf = nb;
+    q->cap = ncap;
+  }
+  uint32_t l = (uint32_t)len;
+  memcpy(q->buf + q->len, &l, 4);
+  memcpy(q->buf + q->len + 4, pkt, len);
+  q->len += need;
+  return 0;
+}
+
+static const struct ustcp_link_ops bench_link = {
+    .output = link_output,
+    .now = link_now,
+    .wait = NULL,
+};
+
+static uint32_t client_addr(int i) { return (10u << 24) | (1u << 16) | (uint32_t)i; }
+static const uint32_t server_addr = (10u << 24) | 1u; /* 10.0.0.1 */
+
+static struct node *route(struct world *w, const uint8_t *pkt, size_t len)
+{
+  if (len < 20)
+    return NULL;
+  uint32_t dst =
+      (uint32_t)pkt[16] << 24 | (uint32_t)pkt[17] << 16 | (uint32_t)pkt[18] << 8 | pkt[19];
+  if (dst == server_addr)
+    return &w->nodes[0];
+  uint32_t i = dst - client_addr(0);
+  if ((dst >> 16) == (client_addr(0) >> 16) && i >= 1 && i < (uint32_t)w->n)
+    return &w->nodes[i];
+  return NULL;
+}
+
+/* Deliver everything queued, and what that provokes, until the wire is
+ * empty; then run the timers that are due. Returns datagrams delivered. */
+static uint64_t pump(struct world *w)
+{
+  uint64_t before = w->delivered;
+  int again = 1;
+  while (again) {
+    again = 0;
+    for (int i = 0; i < w->n; i++) {
+      struct wire_q *q = &w->nodes[i].out;
+      if (!q->len)
+        continue;
+      again = 1;
+      /* Delivering to another stack only appends to that stack's queue, so
+       * this queue does not change while we walk it. A packet from a client
+       * to a client would (none is ever sent: clients talk only to 0). */
+      size_t off = 0, end = q->len;
+      while (off < end) {
+        uint32_t l;
+        memcpy(&l, q->buf + off, 4);
+        const uint8_t *pkt = q->buf + off + 4;
+        struct node *to = route(w, pkt, l);
+        if (to && to != &w->nodes[i]) {
+          ustcp_input(to->s, pkt, l);
+          w->delivered++;
+        }
+        off += (4 + l + 7) & ~(size_t)7;
+      }
+      q->len = 0;
+    }
+  }
+  ustcp_time_t now = mono_ns();
+  for (int i = 0; i < w->n; i++)
+    if (ustcp_next_deadline(w->nodes[i].s) <= now)
+      ustcp_process(w->nodes[i].s);
+  return w->delivered - before;
+}
+
+static void world_free(struct world *w)
+{
+  if (!w->nodes)
+    return;
+  for (int i = 0; i < w->n; i++) {
+    if (w->nodes[i].s)
+      ustcp_stack_destroy(w->nodes[i].s);
+    free(w->nodes[i].out.buf);
+  }
+  free(w->nodes);
+  w->nodes = NULL;
+}
+
+static int world_init(struct world *w, const struct bench_opts *o, int clients, int big)
+{
+  memset(w, 0, sizeof(*w));
+  w->n = clients + 1;
+  w->nodes = calloc((size_t)w->n, sizeof(*w->nodes));
+  if (!w->nodes)
+    return -ENOMEM;
+  for (int i = 0; i < w->n; i++) {
+    struct node *nd = &w->nodes[i];
+    struct ustcp_config cfg;
+    ustcp_config_init(&cfg);
+    nd->w = w;
+    nd->idx = i;
+    cfg.addr = htonl(i ? client_addr(i) : server_addr);
+    cfg.prefix_len = 8;
+    cfg.mtu = (uint16_t)o->mtu;
+    cfg.seed = 0x5eed0000u + (uint64_t)i;
+    cfg.csum_offload = o->csum_offload;
+    cfg.link = &bench_link;
+    cfg.link_user = nd;
+    if (big) {
+      cfg.max_sockets = 1 << 21;
+      cfg.max_memory = 16ull << 30;
+    }
+    nd->s = ustcp_stack_create(&cfg, w->err, sizeof(w->err));
+    if (!nd->s) {
+      world_free(w);
+      return -EINVAL;
+    }
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------- app helpers */
+
+/* An operation returned EAGAIN: move the world on. Fails (returns 0) once
+ * nothing has moved for STALL_SECS of real time. */
+static int progress_or_stall(struct world *w, double *stall_start)
+{
+  if (pump(w)) {
+    *stall_start = 0;
+    return 1;
+  }
+  double now = bench_now();
+  if (*stall_start == 0)
+    *stall_start = now;
+  return now - *stall_start < STALL_SECS;
+}
+
+/* Retry a non-blocking call while it says EAGAIN (or EINPROGRESS-like
+ * "not yet"), moving the world between tries. */
+#define RETRY(w, expr)                                                                             \
+  ({                                                                                               \
+    long rc_;                                                                                      \
+    double st_ = 0;                                                                                \
+    while ((rc_ = (long)(expr)) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&                \
+           progress_or_stall((w), &st_))                                                           \
+      ;                                                                                            \
+    rc_;                                                                                           \
+  })
+
+static void sin_of(struct sockaddr_in *a, uint32_t addr, uint16_t port)
+{
+  memset(a, 0, sizeof(*a));
+  a->sin_family = AF_INET;
+  a->sin_port = htons(port);
+  a->sin_addr.s_addr = htonl(addr);
+}
+
+static void nodelay(struct ustcp_stack *s, int fd)
+{
+  int one = 1;
+  ustcp_setsockopt(s, fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+static int listener(struct ustcp_stack *s, uint16_t port, int backlog)
+{
+  struct sockaddr_in a;
+  int fd = ustcp_socket(s, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  if (fd < 0)
+    return -errno;
+  int one = 1;
+  ustcp_setsockopt(s, fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sin_of(&a, server_addr, port);
+  if (ustcp_bind(s, fd, (struct sockaddr *)&a, sizeof(a)) || ustcp_listen(s, fd, backlog))
+    return -errno;
+  return fd;
+}
+
+/* Start a non-blocking connect; returns the fd (handshake in flight). */
+static int start_connect(struct ustcp_stack *s, uint16_t port)
+{
+  struct sockaddr_in a;
+  int fd = ustcp_socket(s, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  if (fd < 0)
+    return -errno;
+  nodelay(s, fd);
+  sin_of(&a, server_addr, port);
+  if (ustcp_connect(s, fd, (struct sockaddr *)&a, sizeof(a)) && errno != EINPROGRESS) {
+    int e = -errno;
+    ustcp_close(s, fd);
+    return e;
+  }
+  return fd;
+}
+
+/* One established connection between node 1 (client) and node 0. */
+static int one_conn(struct world *w, int lfd, int *cfd, int *sfd)
+{
+  struct ustcp_stack *srv = w->nodes[0].s, *cli = w->nodes[1].s;
+  *cfd = start_connect(cli, SERVER_PORT);
+  if (*cfd < 0)
+    return *cfd;
+  *sfd = (int)RETRY(w, ustcp_accept4(srv, lfd, NULL, NULL, SOCK_NONBLOCK));
+  if (*sfd < 0)
+    return -errno;
+  nodelay(srv, *sfd);
+  pump(w);
+  return 0;
+}
+
+/* ---------------------------------------------------------------- bulk */
+
+void bench_ustcp_bulk(const struct bench_opts *o, const void *arg, struct bench_res *r)
+{
+  (void)arg;
+  struct world w;
+  if (world_init(&w, o, 1, 0))
+    return bench_fail(r, -EINVAL, "stack: %s", w.err);
+  struct ustcp_stack *srv = w.nodes[0].s, *cli = w.nodes[1].s;
+  size_t bsz = 1 << 16;
+  uint8_t *wbuf = malloc(bsz), *rbuf = malloc(bsz);
+  int lfd = listener(srv, SERVER_PORT, 16), cfd = -1, sfd = -1;
+  if (!wbuf || !rbuf || lfd < 0 || one_conn(&w, lfd, &cfd, &sfd)) {
+    bench_fail(r, -EIO, "setup failed: %s", strerror(errno));
+    goto out;
+  }
+  memset(wbuf, 'x', bsz);
+  uint64_t total = o->bulk_bytes, sent = 0, got = 0;
+  size_t off = 0; /* how much of the current 64 KiB write went in */
+  double t0 = bench_now(), stall = 0;
+  int shut = 0;
+  while (got < total) {
+    int moved = 0;
+    while (sent < total) {
+      size_t want = bsz - off;
+      if (want > total - sent)
+        want = (size_t)(total - sent);
+      ssize_t n = ustcp_write(cli, cfd, wbuf + off, want);
+      if (n <= 0)
+        break;
+      sent += (uint64_t)n;
+      off = (off + (size_t)n) % bsz;
+      moved = 1;
+    }
+    if (sent == total && !shut) {
+      ustcp_shutdown(cli, cfd, SHUT_WR);
+      shut = 1;
+    }
+    if (pump(&w))
+      moved = 1;
+    for (;;) {
+      ssize_t n = ustcp_read(srv, sfd, rbuf, bsz);
+      if (n <= 0)
+        break;
+      got += (uint64_t)n;
+      moved = 1;
+    }
+    if (moved) {
+      stall = 0;
+    } else if (!progress_or_stall(&w, &stall)) {
+      bench_fail(r, -ETIMEDOUT, "bulk stalled at %llu of %llu bytes received",
+                 (unsigned long long)got, (unsigned long long)total);
+      goto out;
+    }
+  }
+  double t1 = bench_now();
+  r->nv = 1;
+  r->v[0] = (double)got * 8 / (t1 - t0) / 1e9;
+out:
+  free(wbuf);
+  free(rbuf);
+  world_free(&w);
+}
+
+/* ---------------------------------------------------------------- crr */
+
+/* n connections one after another: connect, 64 B each way, client closes
+ * first (as netperf TCP_CRR), server reads EOF and closes. */
+static int crr_run(struct world *w, int lfd, int n, struct bench_res *r)
+{
+  struct ustcp_stack *srv = w->nodes[0].s, *cli = w->nodes[1].s;
+  char req[64], resp[64], buf[64];
+  memset(req, 'q', sizeof(req));
+  memset(resp, 'r', sizeof(resp));
+  for (int i = 0; i < n; i++) {
+    int c = start_connect(cli, SERVER_PORT);
+    if (c < 0) {
+      bench_fail(r, c, "connect #%d: %s", i, strerror(-c));
+      return -1;
+    }
+    pump(w);
+    int a = (int)RETRY(w, ustcp_accept4(srv, lfd, NULL, NULL, SOCK_NONBLOCK));
+    if (a < 0) {
+      bench_fail(r, -errno, "accept #%d: %s", i, strerror(errno));
+      return -1;
+    }
+    nodelay(srv, a);
+    long k = RETRY(w, ustcp_write(cli, c, req, sizeof(req)));
+    pump(w);
+    if (k == (long)sizeof(req))
+      k = RETRY(w, ustcp_read(srv, a, buf, sizeof(buf)));
+    if (k == (long)sizeof(req))
+      k = RETRY(w, ustcp_write(srv, a, resp, sizeof(resp)));
+    pump(w);
+    if (k == (long)sizeof(resp))
+      k = RETRY(w, ustcp_read(cli, c, buf, sizeof(buf)));
+    if (k != (long)sizeof(resp)) {
+      bench_fail(r, -EIO, "exchange #%d: %ld (%s)", i, k, strerror(errno));
+      return -1;
+    }
+    ustcp_close(cli, c);
+    pump(w);
+    k = RETRY(w, ustcp_read(srv, a, buf, sizeof(buf)));
+    ustcp_close(srv, a);
+    pump(w);
+    if (k != 0) {
+      bench_fail(r, -EIO, "EOF #%d: %ld (%s)", i, k, strerror(errno));
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static void crr_measure(const struct bench_opts *o, int n, struct bench_res *r)
+{
+  struct world w;
+  if (world_init(&w, o, 1, 0))
+    return bench_fail(r, -EINVAL, "stack: %s", w.err);
+  int lfd = listener(w.nodes[0].s, SERVER_PORT, 128);
+  if (lfd < 0) {
+    world_free(&w);
+    return bench_fail(r, lfd, "listen: %s", strerror(-lfd));
+  }
+  double t0 = bench_now();
+  if (!crr_run(&w, lfd, n, r)) {
+    r->nv = 1;
+    r->v[0] = n / (bench_now() - t0);
+  }
+  world_free(&w);
+}
+
+void bench_ustcp_crr(const struct bench_opts *o, const void *arg, struct bench_res *r)
+{
+  (void)arg;
+  crr_measure(o, o->crr_conns, r);
+}
+
+int bench_ustcp_raw(int argc, char **argv)
+{
+  struct bench_opts o;
+  struct bench_res r;
+  memset(&o, 0, sizeof(o));
+  memset(&r, 0, sizeof(r));
+  o.mtu = 65535;
+  o.csum_offload = 1;
+  if (argc < 3 || strcmp(argv[1], "crr") || atoi(argv[2]) < 1) {
+    fprintf(stderr, "usage: ustcp bench _ustcp crr N\n");
+    return 2;
+  }
+  crr_measure(&o, atoi(argv[2]), &r);
+  if (r.err) {
+    fprintf(stderr, "crr: %s\n", r.msg);
+    return 1;
+  }
+  printf("%.0f conn/s\n", r.v[0]);
+  return 0;
+}
+
+/* ---------------------------------------------------------------- rr */
+
+/* One 1-byte round trip client -> server -> client; 0 or -1. */
+static int round_trip(struct world *w, struct ustcp_stack *cs, int c, int a)
+{
+  struct ustcp_stack *srv = w->nodes[0].s;
+  char b = 'p';
+  if (RETRY(w, ustcp_write(cs, c, &b, 1)) != 1)
+    return -1;
+  pump(w);
+  if (RETRY(w, ustcp_read(srv, a, &b, 1)) != 1 || RETRY(w, ustcp_write(srv, a, &b, 1)) != 1)
+    return -1;
+  pump(w);
+  return RETRY(w, ustcp_read(cs, c, &b, 1)) == 1 ? 0 : -1;
+}
+
+void bench_ustcp_rr(const struct bench_opts *o, const void *arg, struct bench_res *r)
+{
+  (void)arg;
+  struct world w;
+  if (world_init(&w, o, 1, 0))
+    return bench_fail(r, -EINVAL, "stack: %s", w.err);
+  int lfd = listener(w.nodes[0].s, SERVER_PORT, 16), c = -1, a = -1;
+  if (lfd < 0 || one_conn(&w, lfd, &c, &a)) {
+    world_free(&w);
+    return bench_fail(r, -EIO, "setup failed: %s", strerror(errno));
+  }
+  uint64_t count = 0;
+  double t0 = bench_now(), t1 = t0;
+  while (t1 - t0 < o->rr_secs) {
+    for (int i = 0; i < 256; i++)
+      if (round_trip(&w, w.nodes[1].s, c, a)) {
+        world_free(&w);
+        return bench_fail(r, -EIO, "round trip %llu failed: %s", (unsigned long long)count,
+                          strerror(errno));
+      }
+    count += 256;
+    t1 = bench_now();
+  }
+  r->nv = 1;
+  r->v[0] = (double)count / (t1 - t0);
+  world_free(&w);
+}
+
+/* ---------------------------------------------------------------- conns */
+
+static uint64_t world_bytes(struct world *w, struct ustcp_mem_info *sum)
+{
+  memset(sum, 0, sizeof(*sum));
+  for (int i = 0; i < w->n; i++) {
+    struct ustcp_mem_info mi;
+    ustcp_mem_info(w->nodes[i].s, &mi);
+    sum->sockets += mi.sockets;
+    sum->requests += mi.requests;
+    sum->timewait += mi.timewait;
+    sum->timers += mi.timers;
+    sum->pkt_bufs += mi.pkt_bufs;
+    sum->buf_bytes += mi.buf_bytes;
+    sum->bytes_total += mi.bytes_total;
+  }
+  return sum->bytes_total;
+}
+
+static int gcd(int a, int b)
+{
+  while (b) {
+    int t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+void bench_ustcp_conns(const struct bench_opts *o, const void *arg, struct bench_res *r)
+{
+  int n = *(const int *)arg;
+  int clients = (n + CONNS_PER_CLIENT - 1) / CONNS_PER_CLIENT;
+  struct world w;
+  if (world_init(&w, o, clients, 1))
+    return bench_fail(r, -EINVAL, "stack: %s", w.err);
+  struct ustcp_stack *srv = w.nodes[0].s;
+  /* Bookkeeping first, touched, so the RSS baseline already holds it. */
+  int *cfd = malloc(sizeof(int) * (size_t)n), *sfd = malloc(sizeof(int) * (size_t)n);
+  int *lfd = malloc(sizeof(int) * (size_t)clients);
+  int *by_port = malloc(sizeof(int) * 65536 * (size_t)clients); /* (client, port) -> sfd */
+  if (!cfd || !sfd || !lfd || !by_port) {
+    bench_fail(r, -ENOMEM, "bookkeeping");
+    goto out;
+  }
+  memset(cfd, 0xff, sizeof(int) * (size_t)n);
+  memset(sfd, 0xff, sizeof(int) * (size_t)n);
+  memset(by_port, 0xff, sizeof(int) * 65536 * (size_t)clients);
+  for (int j = 0; j < clients; j++) {
+    lfd[j] = listener(srv, (uint16_t)(SERVER_PORT + j), 4096);
+    if (lfd[j] < 0) {
+      bench_fail(r, lfd[j], "listen: %s", strerror(-lfd[j]));
+      goto out;
+    }
+  }
+  pump(&w);
+  struct ustcp_mem_info m0, m1;
+  uint64_t b0 = world_bytes(&w, &m0);
+  long rss0 = bench_rss_bytes();
+  double t0 = bench_now();
+  int made = 0;
+  for (int j = 0; j < clients; j++) {
+    struct ustcp_stack *cs = w.nodes[j + 1].s;
+    int quota = n - made < CONNS_PER_CLIENT ? n - made : CONNS_PER_CLIENT;
+    for (int done = 0; done < quota;) {
+      int batch = quota - done < 1000 ? quota - done : 1000;
+      for (int b = 0; b < batch; b++) {
+        int fd = start_connect(cs, (uint16_t)(SERVER_PORT + j));
+        if (fd < 0) {
+          bench_fail(r, fd, "connect #%d: %s", made + done + b, strerror(-fd));
+          goto out;
+        }
+        cfd[made + done + b] = fd;
+      }
+      pump(&w);
+      for (int b = 0; b < batch; b++) {
+        struct sockaddr_in pa;
+        socklen_t pl = sizeof(pa);
+        int a =
+            (int)RETRY(&w, ustcp_accept4(srv, lfd[j], (struct sockaddr *)&pa, &pl, SOCK_NONBLOCK));
+        if (a < 0) {
+          bench_fail(r, -errno, "accept #%d: %s", made + done + b, strerror(errno));
+          goto out;
+        }
+        nodelay(srv, a);
+        sfd[made + done + b] = a;
+        by_port[65536 * j + ntohs(pa.sin_port)] = a;
+      }
+      done += batch;
+    }
+    made += quota;
+  }
+  pump(&w);
+  double t1 = bench_now();
+  uint64_t b1 = world_bytes(&w, &m1);
+  long rss1 = bench_rss_bytes();
+  /* Pair each client fd with its server fd by the client's port. */
+  int *peer = malloc(sizeof(int) * (size_t)n);
+  if (!peer) {
+    bench_fail(r, -ENOMEM, "bookkeeping");
+    goto out;
+  }
+  for (int i = 0; i < n; i++) {
+    struct sockaddr_in la;
+    socklen_t ll = sizeof(la);
+    int j = i / CONNS_PER_CLIENT;
+    if (ustcp_getsockname(w.nodes[j + 1].s, cfd[i], (struct sockaddr *)&la, &ll) ||
+        (peer[i] = by_port[65536 * j + ntohs(la.sin_port)]) < 0) {
+      free(peer);
+      bench_fail(r, -EIO, "connection %d has no accepted peer", i);
+      goto out;
+    }
+  }
+  if (o->verbose)
+    fprintf(stderr,
+            "ustcp conns %d: sockets %llu timers %llu requests %llu bufs %llu, %llu -> %llu "
+            "bytes, rss %ld -> %ld, setup %.2fs\n",
+            n, (unsigned long long)m1.sockets, (unsigned long long)m1.timers,
+            (unsigned long long)m1.requests, (unsigned long long)m1.buf_bytes,
+            (unsigned long long)b0, (unsigned long long)b1, rss0, rss1, t1 - t0);
+  /* hot: connection 0 again and again; spread: a different one each time. */
+  double rt[2];
+  int stride = 7919 % n ? 7919 % n : 1;
+  while (n > 1 && gcd(stride, n) != 1)
+    stride++;
+  for (int mode = 0; mode < 2; mode++) {
+    uint64_t count = 0;
+    int k = 0;
+    double s0 = bench_now(), s1 = s0;
+    while (s1 - s0 < o->conns_rr_secs) {
+      for (int i = 0; i < 256; i++) {
+        if (round_trip(&w, w.nodes[k / CONNS_PER_CLIENT + 1].s, cfd[k], peer[k])) {
+          free(peer);
+          bench_fail(r, -EIO, "round trip on connection %d failed: %s", k, strerror(errno));
+          goto out;
+        }
+        if (mode == 1) {
+          k += stride;
+          if (k >= n)
+            k -= n;
+        }
+      }
+      count += 256;
+      s1 = bench_now();
+    }
+    rt[mode] = 1e9 * (s1 - s0) / (double)count;
+  }
+  free(peer);
+  r->nv = BENCH_CONNS_NV;
+  r->v[BENCH_CONNS_MEM] = (double)(b1 - b0) / (2.0 * n);
+  r->v[BENCH_CONNS_RSS] = (double)(rss1 - rss0) / (2.0 * n);
+  r->v[BENCH_CONNS_HOT] = rt[0];
+  r->v[BENCH_CONNS_SPREAD] = rt[1];
+  r->v[BENCH_CONNS_SETUP] = t1 - t0;
+out:
+  free(cfd);
+  free(sfd);
+  free(lfd);
+  free(by_port);
+  world_free(&w);
+}
+
+#else /* !BENCH_USTCP_ENGINE */
+
+static void no_engine(struct bench_res *r)
+{
+  bench_fail(r, -ENOSYS, "ustcp engine not built yet (socket API missing)");
+}
+void bench_ustcp_bulk(const struct bench_opts *o, const void *arg, struct bench_res *r)
+{
+  (void)o;
+  (void)arg;
+  no_engine(r);
+}
+void bench_ustcp_crr(const struct bench_opts *o, const void *arg, struct bench_res *r)
+{
+  (void)o;
+  (void)arg;
+  no_engine(r);
+}
+void bench_ustcp_rr(const struct bench_opts *o, const void *arg, struct bench_res *r)
+{
+  (void)o;
+  (void)arg;
+  no_engine(r);
+}
+void bench_ustcp_conns(const struct bench_opts *o, const void *arg, struct bench_res *r)
+{
+  (void)o;
+  (void)arg;
+  no_engine(r);
+}
+int bench_ustcp_raw(int argc, char **argv)
+{
+  (void)argc;
+  (void)argv;
+  fprintf(stderr, "ustcp engine not built yet\n");
+  return 1;
+}
+#endif
