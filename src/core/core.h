@@ -110,6 +110,7 @@ uint64_t us_siphash(const uint8_t key[16], const void *data, size_t len);
 
 struct us_tcp;   /* src/tcp: connection tables, listeners, TIME_WAIT */
 struct us_socks; /* src/socket: descriptor table */
+struct us_ip;    /* src/ip: ICMP rate limits, the echo-reply hook */
 
 struct ustcp_stack {
   struct ustcp_config cfg;
@@ -131,6 +132,7 @@ struct ustcp_stack {
 
   struct us_tcp *tcp;
   struct us_socks *socks;
+  struct us_ip *ip;
 };
 
 /* Refresh s->now from the driver's clock (never backwards). Every public
@@ -160,6 +162,8 @@ static inline bool us_tracing(const struct ustcp_stack *s) { return s->trace_fn 
 void us_link_output(struct ustcp_stack *s, const uint8_t *pkt, size_t len);
 
 /* Layer hooks the stack calls at create/destroy/input (defined by each layer). */
+int us_ip_init(struct ustcp_stack *s);
+void us_ip_fini(struct ustcp_stack *s);
 int us_tcp_init(struct ustcp_stack *s);
 void us_tcp_fini(struct ustcp_stack *s);
 int us_socks_init(struct ustcp_stack *s);

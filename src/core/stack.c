@@ -142,7 +142,7 @@ struct ustcp_stack *ustcp_stack_create(const struct ustcp_config *cfg, char *err
   if (!s->scratch)
     goto oom;
   us_clock_refresh(s);
-  if (us_tcp_init(s) || us_socks_init(s))
+  if (us_ip_init(s) || us_tcp_init(s) || us_socks_init(s))
     goto oom;
   return s;
 oom:
@@ -159,6 +159,8 @@ void ustcp_stack_destroy(struct ustcp_stack *s)
     us_socks_fini(s);
   if (s->tcp)
     us_tcp_fini(s);
+  if (s->ip)
+    us_ip_fini(s);
   us_pool_fini(&s->chunk_pool);
   free(s->timers.v);
   free(s->scratch);

@@ -5,10 +5,12 @@
 #ifndef US_IP_H
 #define US_IP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/core.h"
+#include "ustcp/icmp.h"
 #include "wire/wire.h"
 
 /* Validate one received datagram and hand it to TCP or ICMP; every drop is
@@ -21,6 +23,10 @@ void us_ip_input(struct ustcp_stack *s, const uint8_t *pkt, size_t len);
  * send. Returns 0 or -EMSGSIZE. src/dst in host byte order. */
 int us_ip_output(struct ustcp_stack *s, uint32_t src, uint32_t dst, uint8_t proto,
                  size_t payload_len);
+/* The same with explicit TOS and DF (ICMP goes out with DF clear, as
+ * Linux's ICMP socket uses IP_PMTUDISC_DONT). */
+int us_ip_output_ex(struct ustcp_stack *s, uint32_t src, uint32_t dst, uint8_t proto,
+                    size_t payload_len, uint8_t tos, bool df);
 static inline uint8_t *us_ip_payload_buf(struct ustcp_stack *s)
 {
   return s->scratch + US_IPV4_HDR_LEN;
@@ -29,6 +35,26 @@ static inline uint8_t *us_ip_payload_buf(struct ustcp_stack *s)
 /* Send an ICMP destination unreachable (type 3, `code`) quoting the first
  * bytes of the offending datagram, as Linux does (icmp_send()). */
 void us_icmp_send_unreach(struct ustcp_stack *s, uint8_t code, const uint8_t *dgram, size_t len);
+
+/* ICMP input (icmp.c): `ip` is the decoded header of dgram (len = its total
+ * length); `bcast` says the destination was broadcast/multicast. */
+void us_icmp_input(struct ustcp_stack *s, const struct us_ipv4_hdr *ip, const uint8_t *dgram,
+                   size_t len, bool bcast);
+
+/* Per-stack IP/ICMP state (s->ip). */
+#define US_IP_PEERS 64
+struct us_ip_peer {
+  uint32_t addr; /* 0 = free slot */
+  ustcp_time_t last;
+  uint64_t tokens; /* ns of credit, Linux inet_peer_xrlim_allow() */
+};
+struct us_ip {
+  ustcp_icmp_fn icmp_hook;
+  void *icmp_hook_user;
+  int64_t global_credit; /* Linux icmp_global_allow(): msgs_per_sec 1000, burst 50 */
+  ustcp_time_t global_stamp;
+  struct us_ip_peer peers[US_IP_PEERS];
+};
 
 /* ---- implemented by src/tcp ---- */
 

@@ -1,7 +1,171 @@
-/* ipv4.c - IPv4 input/output (scaffold; the foundation issue replaces this). */
+/*
+ * ipv4.c - IPv4 input and output (RFC 791, RFC 1122 3.2.1) and the UDP
+ * "no socket" path (ustcp has no UDP sockets; like Linux with none bound, it
+ * answers a valid datagram with ICMP port unreachable).
+ *
+ * Input order, as Linux's ip_rcv()/ip_route_input()/ip_local_deliver():
+ * header checks (us_ipv4_parse), martian source, destination (ours,
+ * broadcast/multicast, or not ours), fragments, then the protocol.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "ip/ip.h"
+
+int us_ip_init(struct ustcp_stack *s)
+{
+  s->ip = calloc(1, sizeof(*s->ip));
+  if (!s->ip)
+    return -ENOMEM;
+  s->ip->global_credit = 50; /* Linux: net.ipv4.icmp_msgs_burst */
+  return 0;
+}
+
+void us_ip_fini(struct ustcp_stack *s)
+{
+  free(s->ip);
+  s->ip = NULL;
+}
+
+static uint32_t our_addr(const struct ustcp_stack *s) { return ntohl(s->cfg.addr); }
+
+static bool is_multicast(uint32_t a) { return (a >> 28) == 0xe; }
+
+/* Broadcast as Linux's routing sees it on an interface with our prefix: the
+ * limited broadcast, or the directed broadcast of our subnet (and its
+ * all-zeros host, Linux's old-style broadcast) for prefixes up to /30. */
+static bool is_broadcast(const struct ustcp_stack *s, uint32_t a)
+{
+  if (a == 0xffffffffu)
+    return true;
+  int plen = s->cfg.prefix_len;
+  if (plen == 0 || plen > 30)
+    return false;
+  uint32_t mask = 0xffffffffu << (32 - plen);
+  uint32_t net = our_addr(s) & mask;
+  return (a & mask) == net && ((a & ~mask) == ~mask || (a & ~mask) == 0);
+}
+
+/* Linux ip_route_input_slow(): multicast, limited broadcast, 0.0.0.0/8 and
+ * loopback sources are martians on a real interface. */
+static bool is_martian_src(uint32_t a)
+{
+  return is_multicast(a) || a == 0xffffffffu || (a >> 24) == 0 || (a >> 24) == 127;
+}
+
+/* Linux __udp4_lib_rcv() with no socket: length checks (UdpInErrors), the
+ * checksum when present (UdpInCsumErrors), then UdpNoPorts and ICMP port
+ * unreachable - never for broadcast/multicast. */
+static void udp_input(struct ustcp_stack *s, const struct us_ipv4_hdr *ip, const uint8_t *dgram,
+                      size_t len, bool bcast)
+{
+  const uint8_t *u = dgram + ip->hdr_len;
+  size_t plen = len - ip->hdr_len;
+  if (plen < 8 || us_get16(u + 4) < 8 || us_get16(u + 4) > plen) {
+    us_stat_inc(s, USTCP_STAT_UDP_IN_ERRORS);
+    us_drop(s, USTCP_STAT_DROP_UDP_BAD_LEN, dgram, len);
+    return;
+  }
+  uint16_t ulen = us_get16(u + 4);
+  if (us_get16(u + 6) != 0) {
+    uint64_t sum = us_csum_pseudo(ip->src, ip->dst, US_IPPROTO_UDP, ulen);
+    if (us_csum_fold(us_csum_add(sum, u, ulen)) != 0) {
+      us_stat_inc(s, USTCP_STAT_UDP_IN_CSUM_ERRORS);
+      us_stat_inc(s, USTCP_STAT_UDP_IN_ERRORS);
+      us_drop(s, USTCP_STAT_DROP_UDP_CSUM, dgram, len);
+      return;
+    }
+  }
+  if (bcast) {
+    us_drop(s, USTCP_STAT_DROP_IP_BCAST, dgram, len);
+    return;
+  }
+  us_stat_inc(s, USTCP_STAT_UDP_NO_PORTS);
+  us_icmp_send_unreach(s, US_ICMP_PORT_UNREACH, dgram, len);
+  us_drop(s, USTCP_STAT_DROP_UDP_NO_PORT, dgram, len);
+}
 
 void us_ip_input(struct ustcp_stack *s, const uint8_t *pkt, size_t len)
 {
-  us_drop(s, USTCP_STAT_DROP_IP_NO_PROTO, pkt, len);
+  us_stat_inc(s, USTCP_STAT_IP_IN_RECEIVES);
+  struct us_ipv4_hdr ip;
+  int reason = us_ipv4_parse(pkt, len, &ip);
+  if (reason) {
+    us_stat_inc(s, USTCP_STAT_IP_IN_HDR_ERRORS);
+    us_drop(s, (enum ustcp_stat)reason, pkt, len);
+    return;
+  }
+  len = ip.total_len; /* RFC 791: the link may have padded the frame */
+  if (is_martian_src(ip.src) || is_broadcast(s, ip.src)) {
+    us_drop(s, USTCP_STAT_DROP_IP_BAD_SRC, pkt, len);
+    return;
+  }
+  bool bcast = false;
+  if (ip.dst != our_addr(s)) {
+    if (!is_broadcast(s, ip.dst) && !is_multicast(ip.dst)) {
+      /* Linux: not forwarding (ip_forward = 0), so not ours is an error. */
+      us_stat_inc(s, USTCP_STAT_IP_IN_ADDR_ERRORS);
+      us_drop(s, USTCP_STAT_DROP_IP_NOT_OURS, pkt, len);
+      return;
+    }
+    bcast = true;
+  }
+  if (ip.mf || ip.frag_off) {
+    us_drop(s, USTCP_STAT_DROP_IP_FRAGMENT, pkt, len); /* no reassembly here */
+    return;
+  }
+  switch (ip.proto) {
+  case US_IPPROTO_TCP:
+    if (bcast) {
+      us_drop(s, USTCP_STAT_DROP_IP_BCAST, pkt, len); /* Linux tcp_v4_rcv(): not PACKET_HOST */
+      return;
+    }
+    us_stat_inc(s, USTCP_STAT_IP_IN_DELIVERS);
+    us_tcp_input(s, &ip, pkt + ip.hdr_len, len - ip.hdr_len, pkt, len);
+    return;
+  case US_IPPROTO_ICMP:
+    us_stat_inc(s, USTCP_STAT_IP_IN_DELIVERS);
+    us_icmp_input(s, &ip, pkt, len, bcast);
+    return;
+  case US_IPPROTO_UDP:
+    us_stat_inc(s, USTCP_STAT_IP_IN_DELIVERS);
+    udp_input(s, &ip, pkt, len, bcast);
+    return;
+  default:
+    /* Linux ip_protocol_deliver_rcu(): IpInUnknownProtos and protocol
+     * unreachable (icmp_send() stays silent for broadcast). */
+    us_stat_inc(s, USTCP_STAT_IP_IN_UNKNOWN_PROTOS);
+    if (!bcast)
+      us_icmp_send_unreach(s, US_ICMP_PROT_UNREACH, pkt, len);
+    us_drop(s, USTCP_STAT_DROP_IP_NO_PROTO, pkt, len);
+    return;
+  }
+}
+
+int us_ip_output_ex(struct ustcp_stack *s, uint32_t src, uint32_t dst, uint8_t proto,
+                    size_t payload_len, uint8_t tos, bool df)
+{
+  size_t total = US_IPV4_HDR_LEN + payload_len;
+  if (total > s->cfg.mtu || total > 65535)
+    return -EMSGSIZE;
+  struct us_ipv4_hdr h = {.tos = tos,
+                          .total_len = (uint16_t)total,
+                          .id = s->ip_id++,
+                          .df = df,
+                          .ttl = (uint8_t)s->cfg.ip_default_ttl,
+                          .proto = proto,
+                          .src = src,
+                          .dst = dst};
+  us_ipv4_emit(&h, s->scratch);
+  us_stat_inc(s, USTCP_STAT_IP_OUT_REQUESTS);
+  us_link_output(s, s->scratch, total);
+  return 0;
+}
+
+int us_ip_output(struct ustcp_stack *s, uint32_t src, uint32_t dst, uint8_t proto,
+                 size_t payload_len)
+{
+  return us_ip_output_ex(s, src, dst, proto, payload_len, 0, true);
 }
