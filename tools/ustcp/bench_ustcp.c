@@ -54,12 +54,14 @@ struct node {
   int idx;
   struct ustcp_stack *s;
   struct wire_q out;
+  int busy; /* inside one of this stack's calls: never re-enter it */
 };
 
 struct world {
   int n; /* nodes: 0 server, 1..n-1 clients */
   struct node *nodes;
-  uint64_t delivered;
+  uint64_t delivered, queued;
+  int direct; /* deliver without a copy when safe (default) */
   int oom;
   char err[160];
 };
@@ -77,9 +79,8 @@ static ustcp_time_t link_now(void *user)
   return mono_ns();
 }
 
-static int link_output(void *user, const uint8_t *pkt, size_t len)
+static int queue_packet(struct node *nd, const uint8_t *pkt, size_t len)
 {
-  struct node *nd = user;
   struct wire_q *q = &nd->out;
   size_t need = (4 + len + 7) & ~(size_t)7;
   if (q->len + need > q->cap) {
@@ -99,6 +100,40 @@ static int link_output(void *user, const uint8_t *pkt, size_t len)
   memcpy(q->buf + q->len + 4, pkt, len);
   q->len += need;
   return 0;
+}
+
+static struct node *route(struct world *w, const uint8_t *pkt, size_t len);
+
+/* Hand one datagram to its destination stack now, with both ends marked
+ * busy so that nothing the destination sends re-enters either of them. */
+static void deliver(struct node *from, struct node *to, const uint8_t *pkt, size_t len)
+{
+  int fb = from->busy;
+  from->busy = 1;
+  to->busy = 1;
+  ustcp_input(to->s, pkt, len);
+  to->busy = 0;
+  from->busy = fb;
+  from->w->delivered++;
+}
+
+/* The link's output. A loopback device hands the packet over without a
+ * copy; so does this link whenever it safely can: the destination is not
+ * running (no re-entry) and nothing sent earlier by this stack is still
+ * queued (FIFO order). Otherwise the datagram is copied into the sender's
+ * queue for pump(). */
+static int link_output(void *user, const uint8_t *pkt, size_t len)
+{
+  struct node *nd = user;
+  struct node *to = route(nd->w, pkt, len);
+  if (!to || to == nd)
+    return 0; /* nowhere to go: lost, as on a wire */
+  if (!to->busy && nd->out.len == 0 && nd->w->direct) {
+    deliver(nd, to, pkt, len);
+    return 0;
+  }
+  nd->w->queued++;
+  return queue_packet(nd, pkt, len);
 }
 
 static const struct ustcp_link_ops bench_link = {
@@ -136,29 +171,30 @@ static uint64_t pump(struct world *w)
       struct wire_q *q = &w->nodes[i].out;
       if (!q->len)
         continue;
-      again = 1;
-      /* Delivering to another stack only appends to that stack's queue, so
-       * this queue does not change while we walk it. A packet from a client
-       * to a client would (none is ever sent: clients talk only to 0). */
+      /* deliver() marks this node busy, so nothing appends to its queue
+       * while we walk it: whatever it would send is queued elsewhere. */
       size_t off = 0, end = q->len;
       while (off < end) {
         uint32_t l;
         memcpy(&l, q->buf + off, 4);
         const uint8_t *pkt = q->buf + off + 4;
         struct node *to = route(w, pkt, l);
-        if (to && to != &w->nodes[i]) {
-          ustcp_input(to->s, pkt, l);
-          w->delivered++;
-        }
+        if (to && to != &w->nodes[i])
+          deliver(&w->nodes[i], to, pkt, l);
         off += (4 + l + 7) & ~(size_t)7;
       }
       q->len = 0;
+      again = 1;
+    }
+    if (!again) {
+      ustcp_time_t now = mono_ns();
+      for (int i = 0; i < w->n; i++)
+        if (ustcp_next_deadline(w->nodes[i].s) <= now) {
+          ustcp_process(w->nodes[i].s);
+          again |= w->nodes[i].out.len != 0;
+        }
     }
   }
-  ustcp_time_t now = mono_ns();
-  for (int i = 0; i < w->n; i++)
-    if (ustcp_next_deadline(w->nodes[i].s) <= now)
-      ustcp_process(w->nodes[i].s);
   return w->delivered - before;
 }
 
@@ -179,6 +215,7 @@ static int world_init(struct world *w, const struct bench_opts *o, int clients, 
 {
   memset(w, 0, sizeof(*w));
   w->n = clients + 1;
+  w->direct = !getenv("USTCP_BENCH_COPY");
   w->nodes = calloc((size_t)w->n, sizeof(*w->nodes));
   if (!w->nodes)
     return -ENOMEM;

@@ -40,6 +40,7 @@ struct bench_ctx {
   int json;
   int ustcp_only, linux_only;
   int failures;
+  int header_done;
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -229,15 +230,21 @@ static void header(struct bench_ctx *c, const char *what)
 {
   if (c->json)
     return;
-  printf("# %s: median of %d runs [min..max]; ratio oriented so > 1 favours ustcp\n", what,
-         c->o.runs);
-  printf("# ustcp: two stacks in one process joined by an in-process link (no delay, no "
-         "loss, MTU %d, rx checksum offload %s), real CLOCK_MONOTONIC time\n",
-         c->o.mtu, c->o.csum_offload ? "ON" : "off");
-  printf("# linux: loopback TCP 127.0.0.1, fresh network namespace per run, TCP_NODELAY\n");
-  printf("# both sides: every run a forked child, both ends pinned to cpu %d\n", c->o.cpu);
-  printf("%-22s %-12s %-30s %-30s %7s\n", "bench", "unit", "ustcp median [min..max]",
-         "linux median [min..max]", "ratio");
+  if (!c->header_done) {
+    printf("# ustcp bench: median of %d runs [min..max]; ratio oriented so > 1 favours ustcp\n",
+           c->o.runs);
+    printf("# ustcp: stacks in one process joined by an in-process link (no delay, no loss, "
+           "MTU %d, rx checksum offload %s), real CLOCK_MONOTONIC time, one thread\n",
+           c->o.mtu, c->o.csum_offload ? "ON" : "off");
+    printf("# linux: loopback TCP 127.0.0.1 (lo MTU 65536), fresh network namespace per run, "
+           "TCP_NODELAY\n");
+    printf("# both: every run a forked child, both ends pinned to cpu %d%s\n", c->o.cpu,
+           c->o.quick ? "; --quick sizes" : "");
+    printf("%-22s %-12s %-30s %-30s %7s\n", "bench", "unit", "ustcp median [min..max]",
+           "linux median [min..max]", "ratio");
+    c->header_done = 1;
+  }
+  printf("# %s\n", what);
 }
 
 static void progress(struct bench_ctx *c, const char *what, int run)
