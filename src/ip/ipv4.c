@@ -89,6 +89,7 @@ static void udp_input(struct ustcp_stack *s, const struct us_ipv4_hdr *ip, const
 
 void us_ip_input(struct ustcp_stack *s, const uint8_t *pkt, size_t len)
 {
+  us_trace_pkt(s, USTCP_TR_PKT_IN, pkt, len);
   us_stat_inc(s, USTCP_STAT_IP_IN_RECEIVES);
   struct us_ipv4_hdr ip;
   int reason = us_ipv4_parse(pkt, len, &ip);
