@@ -3,7 +3,7 @@
  * the first to the second in virtual time, printed like ping(8).
  *
  *   ustcp sim ping [--latency-ms L] [--count N] [--loss P] [--seed S]
- *                  [--pcap FILE] [--interval-ms I] [--size BYTES]
+ *                  [--pcap FILE] [--interval-ms I] [--size BYTES] [--corrupt P]
  *
  * Exit status: 0 if at least one reply came back, 1 if none did, 2 for bad
  * arguments.
@@ -41,9 +41,10 @@ static void usage(FILE *f)
 {
   fprintf(f, "usage: ustcp sim ping [--latency-ms L] [--count N] [--loss P] [--seed S]\n"
              "                      [--pcap FILE] [--interval-ms I] [--size BYTES]\n"
+             "                      [--corrupt P]\n"
              "  two simulated hosts (" ADDR_A " -> " ADDR_B "), ICMP echo in virtual time\n"
              "  defaults: latency 5 ms each way, count 4, loss 0, seed 1, interval 1000 ms,\n"
-             "  size 56\n");
+             "  size 56, corrupt 0 (each way: loss and corrupt are probabilities)\n");
 }
 
 static int bad_arg(const char *opt, const char *val, const char *why)
@@ -123,7 +124,7 @@ static void send_one(void *user)
 
 int sim_ping(int argc, char **argv)
 {
-  double latency_ms = 5, loss = 0, interval_ms = 1000;
+  double latency_ms = 5, loss = 0, interval_ms = 1000, corrupt = 0;
   uint64_t count = 4, seed = 1, size = 56;
   const char *pcap = NULL;
   for (int i = 1; i < argc; i++) {
@@ -143,6 +144,9 @@ int sim_ping(int argc, char **argv)
         return bad_arg(o, v, "want an integer in [1, 65535]");
     } else if (!strcmp(o, "--loss")) {
       if (!parse_double(v, &loss) || loss < 0 || loss > 1)
+        return bad_arg(o, v, "want a probability in [0, 1]");
+    } else if (!strcmp(o, "--corrupt")) {
+      if (!parse_double(v, &corrupt) || corrupt < 0 || corrupt > 1)
         return bad_arg(o, v, "want a probability in [0, 1]");
     } else if (!strcmp(o, "--seed")) {
       if (!parse_u64(v, &seed))
@@ -169,7 +173,8 @@ int sim_ping(int argc, char **argv)
   }
   int a = ustcp_sim_add_host(sim, "a", ADDR_A, NULL);
   int b = ustcp_sim_add_host(sim, "b", ADDR_B, NULL);
-  struct ustcp_link_params lp = {.latency = (ustcp_time_t)llround(latency_ms * 1e6), .loss = loss};
+  struct ustcp_link_params lp = {
+      .latency = (ustcp_time_t)llround(latency_ms * 1e6), .loss = loss, .corrupt = corrupt};
   if (a < 0 || b < 0 || ustcp_sim_link(sim, a, b, &lp, &lp) < 0) {
     fprintf(stderr, "ustcp sim ping: cannot build the network\n");
     ustcp_sim_destroy(sim);
