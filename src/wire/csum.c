@@ -56,13 +56,29 @@ uint64_t us_csum_add(uint64_t sum, const void *buf, size_t len)
     p += 8;
     len -= 8;
   }
+  /* Tail of 0..7 bytes with fixed-size loads. An odd last byte is the
+   * first byte of a zero-padded 16-bit word (RFC 1071 4.1): the low byte of
+   * a host-order lane on a little-endian machine, the high byte otherwise. */
+  if (len >= 4) {
+    uint32_t w;
+    memcpy(&w, p, 4);
+    b += w;
+    p += 4;
+    len -= 4;
+  }
+  if (len >= 2) {
+    uint16_t w;
+    memcpy(&w, p, 2);
+    a += w;
+    p += 2;
+    len -= 2;
+  }
   if (len) {
-    /* Zero-pad the tail to a full word: in memory order the padding comes
-     * after the data, which is what RFC 1071 asks for an odd last byte. */
-    uint8_t tail[8] = {0};
-    memcpy(tail, p, len);
-    uint64_t w = load64(tail);
-    b += (w & 0xffffffffu) + (w >> 32);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    b += p[0];
+#else
+    b += (uint64_t)p[0] << 8;
+#endif
   }
 
   uint16_t h = fold16(a + b);
