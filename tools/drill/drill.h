@@ -183,6 +183,7 @@ struct dr_callres {
  * since the script's start on the target's clock. */
 struct dr_target_ops {
   const char *name;
+  bool virtual_time; /* exact timing: script tolerance lines are ignored */
   /* Called at the start of a script (after leading shell events have been
    * recorded by shell()): create the stack / namespace. */
   int (*start)(struct dr_run *r);

@@ -490,7 +490,12 @@ int dr_run_script(struct dr_script *sc, const struct dr_target_ops *ops, int64_t
   }
   r->ops = ops;
   r->sc = sc;
-  r->tolerance_us = sc->tolerance_us >= 0 ? sc->tolerance_us : tolerance_us;
+  /* A script's own --tolerance_usecs allows for the Linux timer wheel's
+   * coarse expiry of long timers (it can fire up to 1/8 of the timeout
+   * late); on virtual time (ustcp) timing stays exact. */
+  r->tolerance_us = tolerance_us;
+  if (sc->tolerance_us > tolerance_us && !ops->virtual_time)
+    r->tolerance_us = sc->tolerance_us;
   r->verbose = verbose;
   r->bind_port = DR_LOCAL_PORT;
   r->info_fd = -1;
@@ -507,7 +512,8 @@ int dr_run_script(struct dr_script *sc, const struct dr_target_ops *ops, int64_t
     if (r->pending) {
       int64_t end = r->pending->end.kind == DR_T_ABS ? r->pending->end.us
                                                      : r->pending_start + r->pending->end.us;
-      if (ev->kind == DR_EV_CALL || ev->kind == DR_EV_PYTHON || (!w.any && w.lo > end))
+      if (ev->kind == DR_EV_CALL || ev->kind == DR_EV_PYTHON ||
+          (!w.any && w.lo > end + r->tolerance_us))
         if (!finish_pending(r))
           break;
     }
@@ -564,11 +570,12 @@ int dr_run_script(struct dr_script *sc, const struct dr_target_ops *ops, int64_t
     }
     }
     /* packetdrill: relative times count from the previous event's script
-     * time, or from when it actually happened if that time was a
-     * wildcard or a range */
-    if (ev->blocking)
-      base = ev->end.kind == DR_T_ABS ? ev->end.us : r->pending_start + ev->end.us;
-    else if (w.any || ev->t.range)
+     * time (a blocking call's start time), or from when it actually
+     * happened if that time was a wildcard or a range, or it was an
+     * outbound packet (packetdrill's adjust_relative_event_times(): a
+     * timer that fires late within the tolerance does not make every
+     * later timer late too) */
+    if (w.any || ev->t.range || ev->kind == DR_EV_OUT)
       base = t_act;
     else
       base = w.lo;

@@ -61,6 +61,7 @@ static int u_shell(struct dr_run *r, const char *c)
 
 const struct dr_target_ops dr_target_ustcp = {
     .name = "ustcp",
+    .virtual_time = true,
     .start = u_start,
     .stop = u_stop,
     .now = u_now,
