@@ -1,32 +1,346 @@
-/* tcp.c - TCP layer entry points (scaffold; the TCP engine replaces this). */
-#include "core/core.h"
-#include "ip/ip.h"
+/*
+ * tcp.c - the TCP layer's tables and the TCB life cycle: the 4-tuple hash
+ * (TCBs, SYN-queue requests, TIME_WAIT entries), the port table (bind),
+ * allocation, state changes (traced), and teardown.
+ *
+ * Lifetime rule: a TCB is freed only when it is CLOSED and neither a
+ * descriptor (fd_refs, kept by src/socket through TF_ORPHAN) nor a
+ * listener's accept queue refers to it (us_tcb_maybe_free). Functions that
+ * may free a TCB return it, or NULL when it is gone (FreeBSD tp = tcp_close(tp)).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcp/tcp.h"
+
+static uint64_t mix64(uint64_t x)
+{
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdull;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ull;
+  x ^= x >> 33;
+  return x;
+}
+
+uint32_t us_tcp_hash4(const struct us_tcp *tc, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp)
+{
+  uint64_t k = ((uint64_t)ra << 32 | ((uint32_t)lp << 16 | rp)) ^ tc->hash_seed;
+  return (uint32_t)mix64(k ^ mix64((uint64_t)la + tc->hash_seed));
+}
+
+static uint32_t port_hash(const struct us_tcp *tc, uint16_t port)
+{
+  return (uint32_t)mix64(port ^ tc->hash_seed) & tc->bhash_mask;
+}
 
 int us_tcp_init(struct ustcp_stack *s)
 {
-  (void)s;
+  struct us_tcp *tc = calloc(1, sizeof(*tc));
+  if (!tc)
+    return -ENOMEM;
+  s->tcp = tc;
+  tc->ehash_mask = 255;
+  tc->ehash = calloc(tc->ehash_mask + 1, sizeof(*tc->ehash));
+  tc->bhash_mask = 255;
+  tc->bhash = calloc(tc->bhash_mask + 1, sizeof(*tc->bhash));
+  if (!tc->ehash || !tc->bhash)
+    return -ENOMEM;
+  us_pool_init(&tc->tcb_pool, sizeof(struct us_tcb), 64);
+  us_pool_init(&tc->req_pool, sizeof(struct us_req), 64);
+  us_pool_init(&tc->tw_pool, sizeof(struct us_tw), 64);
+  us_pool_init(&tc->ofo_pool, sizeof(struct us_ofo), 4);
+  us_pool_init(&tc->sack_pool, sizeof(struct us_sackb), 8);
+  tc->hash_seed = us_rng_next(&s->rng);
+  tc->port_hint = us_rng_u32(&s->rng);
+  tc->cc = &us_cc_newreno;
   return 0;
 }
-void us_tcp_fini(struct ustcp_stack *s) { (void)s; }
+
+void us_tcp_fini(struct ustcp_stack *s)
+{
+  struct us_tcp *tc = s->tcp;
+  if (!tc)
+    return;
+  us_pool_fini(&tc->tcb_pool);
+  us_pool_fini(&tc->req_pool);
+  us_pool_fini(&tc->tw_pool);
+  us_pool_fini(&tc->ofo_pool);
+  us_pool_fini(&tc->sack_pool);
+  free(tc->ehash);
+  free(tc->bhash);
+  free(tc);
+  s->tcp = NULL;
+}
+
 void us_tcp_mem_info(const struct ustcp_stack *s, struct ustcp_mem_info *out)
 {
-  (void)s;
-  (void)out;
+  const struct us_tcp *tc = s->tcp;
+  if (!tc)
+    return;
+  out->sockets = tc->n_tcb;
+  out->requests = tc->n_req;
+  out->timewait = tc->n_tw;
+  out->bytes_total += (uint64_t)(tc->ehash_mask + 1 + tc->bhash_mask + 1) * sizeof(void *);
 }
-void us_tcp_input(struct ustcp_stack *s, const struct us_ipv4_hdr *ip, const uint8_t *seg,
-                  size_t len, const uint8_t *dgram, size_t dglen)
+
+uint32_t us_tcp_new_conn_id(struct ustcp_stack *s)
 {
-  (void)ip;
-  (void)seg;
-  (void)len;
-  us_drop(s, USTCP_STAT_DROP_TCP_NO_SOCKET, dgram, dglen);
+  uint32_t id = ++s->tcp->next_conn_id;
+  if (id == 0)
+    id = ++s->tcp->next_conn_id;
+  return id;
 }
-void us_tcp_icmp_error(struct ustcp_stack *s, uint8_t type, uint8_t code, const uint8_t *inner,
-                       size_t len)
+
+/* ------------------------------------------------------------ 4-tuple hash */
+
+static void ehash_grow(struct ustcp_stack *s)
+{
+  struct us_tcp *tc = s->tcp;
+  uint32_t nmask = tc->ehash_mask * 2 + 1;
+  struct us_ent **nv = calloc((size_t)nmask + 1, sizeof(*nv));
+  if (!nv)
+    return; /* keep the old table: longer chains, still correct */
+  for (uint32_t i = 0; i <= tc->ehash_mask; i++) {
+    struct us_ent *e = tc->ehash[i];
+    while (e) {
+      struct us_ent *n = e->hnext;
+      uint32_t h = us_tcp_hash4(tc, e->laddr, e->lport, e->raddr, e->rport) & nmask;
+      e->hnext = nv[h];
+      nv[h] = e;
+      e = n;
+    }
+  }
+  free(tc->ehash);
+  tc->ehash = nv;
+  tc->ehash_mask = nmask;
+}
+
+int us_tcp_hash_insert(struct ustcp_stack *s, struct us_ent *e)
+{
+  struct us_tcp *tc = s->tcp;
+  if (e->hashed)
+    return 0;
+  if (tc->ehash_count > tc->ehash_mask)
+    ehash_grow(s);
+  uint32_t h = us_tcp_hash4(tc, e->laddr, e->lport, e->raddr, e->rport) & tc->ehash_mask;
+  e->hnext = tc->ehash[h];
+  tc->ehash[h] = e;
+  e->hashed = 1;
+  tc->ehash_count++;
+  return 0;
+}
+
+void us_tcp_hash_remove(struct ustcp_stack *s, struct us_ent *e)
+{
+  struct us_tcp *tc = s->tcp;
+  if (!e->hashed)
+    return;
+  uint32_t h = us_tcp_hash4(tc, e->laddr, e->lport, e->raddr, e->rport) & tc->ehash_mask;
+  for (struct us_ent **pp = &tc->ehash[h]; *pp; pp = &(*pp)->hnext) {
+    if (*pp == e) {
+      *pp = e->hnext;
+      break;
+    }
+  }
+  e->hnext = NULL;
+  e->hashed = 0;
+  tc->ehash_count--;
+}
+
+struct us_ent *us_tcp_lookup(struct ustcp_stack *s, uint32_t la, uint16_t lp, uint32_t ra,
+                             uint16_t rp)
+{
+  struct us_tcp *tc = s->tcp;
+  uint32_t h = us_tcp_hash4(tc, la, lp, ra, rp) & tc->ehash_mask;
+  for (struct us_ent *e = tc->ehash[h]; e; e = e->hnext)
+    if (e->lport == lp && e->rport == rp && e->raddr == ra && e->laddr == la)
+      return e;
+  return NULL;
+}
+
+/* ---------------------------------------------------------------- ports */
+
+void us_tcp_bind_insert(struct ustcp_stack *s, struct us_ent *e)
+{
+  struct us_tcp *tc = s->tcp;
+  if (e->bound)
+    return;
+  uint32_t h = port_hash(tc, e->lport);
+  e->bnext = tc->bhash[h];
+  tc->bhash[h] = e;
+  e->bound = 1;
+}
+
+void us_tcp_bind_remove(struct ustcp_stack *s, struct us_ent *e)
+{
+  struct us_tcp *tc = s->tcp;
+  if (!e->bound)
+    return;
+  uint32_t h = port_hash(tc, e->lport);
+  for (struct us_ent **pp = &tc->bhash[h]; *pp; pp = &(*pp)->bnext) {
+    if (*pp == e) {
+      *pp = e->bnext;
+      break;
+    }
+  }
+  e->bnext = NULL;
+  e->bound = 0;
+}
+
+/* The chain holding `port` (other ports may share it: callers compare). */
+struct us_ent *us_tcp_bind_chain(struct ustcp_stack *s, uint16_t port)
+{
+  return s->tcp->bhash[port_hash(s->tcp, port)];
+}
+
+struct us_tcb *us_tcp_lookup_listener(struct ustcp_stack *s, uint32_t la, uint16_t lp)
+{
+  struct us_tcb *any = NULL;
+  for (struct us_ent *e = us_tcp_bind_chain(s, lp); e; e = e->bnext) {
+    if (e->kind != US_ENT_TCB || e->lport != lp)
+      continue;
+    struct us_tcb *t = (struct us_tcb *)e;
+    if (t->state != USTCP_TCP_LISTEN)
+      continue;
+    if (e->laddr == la)
+      return t;
+    if (e->laddr == 0)
+      any = t;
+  }
+  return any;
+}
+
+/* ------------------------------------------------------------ TCB life */
+
+struct us_tcb *us_tcb_alloc(struct ustcp_stack *s)
+{
+  struct us_tcp *tc = s->tcp;
+  struct us_tcb *t = us_pool_alloc(s, &tc->tcb_pool);
+  if (!t)
+    return NULL;
+  t->e.kind = US_ENT_TCB;
+  t->state = USTCP_TCP_CLOSE;
+  us_tcb_timer_init(t);
+  t->rto_us = (uint32_t)(US_TCP_RTO_INIT / 1000);
+  t->mss = US_TCP_DEFAULT_MSS;
+  t->rcv_mss = US_TCP_DEFAULT_MSS;
+  t->linger2 = 0;
+  t->keepidle = (uint32_t)s->cfg.keepalive_time;
+  t->keepintvl = (uint32_t)s->cfg.keepalive_intvl;
+  t->keepcnt = (uint8_t)s->cfg.keepalive_probes;
+  t->rcvbuf = s->cfg.rmem[1];
+  t->sndbuf = s->cfg.wmem[1];
+  tc->n_tcb++;
+  return t;
+}
+
+static void tcb_release(struct ustcp_stack *s, struct us_tcb *t)
+{
+  us_tcb_timers_stop(s, t);
+  us_bq_clear(s, &t->sndq);
+  us_bq_clear(s, &t->rcvq);
+  us_tcp_ofo_free(s, t);
+  us_tcp_sack_free(s, t);
+}
+
+struct us_tcb *us_tcb_maybe_free(struct ustcp_stack *s, struct us_tcb *t)
+{
+  if (t->state != USTCP_TCP_CLOSE || !(t->flags & TF_ORPHAN) || (t->flags & TF_IN_ACCEPTQ))
+    return t;
+  tcb_release(s, t);
+  us_tcp_hash_remove(s, &t->e);
+  us_tcp_bind_remove(s, &t->e);
+  free(t->lq);
+  t->lq = NULL;
+  s->tcp->n_tcb--;
+  us_pool_free(&s->tcp->tcb_pool, t);
+  return NULL;
+}
+
+void us_tcp_trace_state(struct ustcp_stack *s, const struct us_ent *e, int old_state, int new_state)
+{
+  if (us_tracing(s))
+    us_trace_state(s, e->conn_id, e->laddr, e->lport, e->raddr, e->rport, old_state, new_state);
+}
+
+void us_tcb_set_state(struct ustcp_stack *s, struct us_tcb *t, int state)
+{
+  int old = t->state;
+  if (old == state)
+    return;
+  t->state = (uint8_t)state;
+  if (state == USTCP_TCP_ESTABLISHED)
+    t->flags |= TF_EVER_CONN;
+  if (!t->e.conn_id)
+    t->e.conn_id = us_tcp_new_conn_id(s);
+  us_tcp_trace_state(s, &t->e, old, state);
+}
+
+struct us_tcb *us_tcp_done(struct ustcp_stack *s, struct us_tcb *t)
+{
+  if (t->state == USTCP_TCP_LISTEN)
+    us_tcp_listen_stop(s, t);
+  us_tcb_set_state(s, t, USTCP_TCP_CLOSE);
+  us_tcb_timers_stop(s, t);
+  us_bq_clear(s, &t->sndq);
+  us_tcp_ofo_free(s, t);
+  us_tcp_sack_free(s, t);
+  t->flags |= TF_SHUT_RD | TF_SHUT_WR; /* Linux tcp_done: SHUTDOWN_MASK */
+  us_tcp_hash_remove(s, &t->e);
+  /* Linux keeps the port bound while a descriptor holds the socket (bind
+   * bucket); an auto-bound port is released with the connection. */
+  if (t->flags & TF_AUTOBIND)
+    us_tcp_bind_remove(s, &t->e);
+  return us_tcb_maybe_free(s, t);
+}
+
+struct us_tcb *us_tcp_reset(struct ustcp_stack *s, struct us_tcb *t, int err)
+{
+  t->so_error = (int16_t)err;
+  t->flags |= TF_RESET;
+  us_bq_clear(s, &t->rcvq);
+  return us_tcp_done(s, t);
+}
+
+bool us_tcp_is_sync(int state)
+{
+  switch (state) {
+  case USTCP_TCP_ESTABLISHED:
+  case USTCP_TCP_FIN_WAIT1:
+  case USTCP_TCP_FIN_WAIT2:
+  case USTCP_TCP_CLOSE_WAIT:
+  case USTCP_TCP_CLOSING:
+  case USTCP_TCP_LAST_ACK:
+  case USTCP_TCP_SYN_RECV:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* ---------------------------------------------------------- buffer sizes */
+
+/* Linux 6.x: the window is half the receive buffer (default scaling ratio
+ * 50%: tcp_rmem[1] = 131072 -> 65536 of window). */
+uint32_t us_tcp_rcv_space(const struct us_tcb *t) { return (uint32_t)t->rcvbuf / 2; }
+
+uint32_t us_tcp_snd_space(const struct ustcp_stack *s, const struct us_tcb *t)
+{
+  if (t->flags & TF_SNDBUF_LOCK)
+    return (uint32_t)t->sndbuf;
+  /* Linux tcp_sndbuf_expand: room for about two congestion windows. */
+  uint64_t want = (uint64_t)t->cwnd * 2 + (uint64_t)t->mss * 4;
+  if (want < (uint64_t)t->sndbuf)
+    want = (uint64_t)t->sndbuf;
+  if (want > (uint64_t)s->cfg.wmem[2])
+    want = (uint64_t)s->cfg.wmem[2];
+  return (uint32_t)want;
+}
+
+void us_tcp_init_buffers(struct ustcp_stack *s, struct us_tcb *t)
 {
   (void)s;
-  (void)type;
-  (void)code;
-  (void)inner;
-  (void)len;
+  t->rcv_space = us_tcp_rcv_space(t);
 }

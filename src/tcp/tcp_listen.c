@@ -1,0 +1,399 @@
+/*
+ * tcp_listen.c - listening sockets: the SYN queue of light request entries
+ * (struct us_req, SYN_RECV, with their own SYN-ACK retransmit timer) and the
+ * FIFO accept queue of established children (SPEC §1.1, Linux
+ * request_sock_queue). A full TCB is made only when the handshake completes.
+ *
+ * Linux rules kept: backlog capped at somaxconn; the accept queue is full
+ * when its length is greater than backlog, the SYN queue when it holds more
+ * than backlog requests. SYN queue full -> SYN dropped (TCPReqQFullDrop,
+ * ListenDrops); accept queue full -> SYN dropped and the completing ACK
+ * dropped with the request kept (ListenOverflows, ListenDrops), or with
+ * abort_on_overflow a RST (EmbryonicRsts). Closing a listener resets its
+ * unaccepted children and (seed) its requests.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcp/tcp.h"
+
+static void req_timer_fire(struct ustcp_stack *s, struct us_timer *tm);
+
+static void drop(struct ustcp_stack *s, const struct us_seg *sg, enum ustcp_stat why)
+{
+  us_drop(s, why, sg->dgram, sg->dglen);
+}
+
+/* Linux tcp_select_initial_window(): the window offered in SYN/SYN-ACK is
+ * the receive space rounded down to a multiple of the MSS. */
+static uint32_t initial_rwnd(uint32_t space, uint32_t mss)
+{
+  if (space > mss)
+    space = (space / mss) * mss;
+  return space;
+}
+
+int us_tcp_listen_start(struct ustcp_stack *s, struct us_tcb *t, int backlog)
+{
+  /* Linux: backlog is capped at somaxconn (and negative means somaxconn
+   * too, as an unsigned compare). */
+  if (backlog < 0 || backlog > s->cfg.somaxconn)
+    backlog = s->cfg.somaxconn;
+  if (!t->lq) {
+    t->lq = calloc(1, sizeof(*t->lq));
+    if (!t->lq)
+      return -ENOBUFS;
+  }
+  t->lq->backlog = backlog;
+  return 0;
+}
+
+struct us_tcb *us_tcp_accept_pop(struct ustcp_stack *s, struct us_tcb *l)
+{
+  (void)s;
+  struct us_listen *lq = l->lq;
+  if (!lq || !lq->aq_head)
+    return NULL;
+  struct us_tcb *c = lq->aq_head;
+  lq->aq_head = c->aq_next;
+  if (!lq->aq_head)
+    lq->aq_tail = NULL;
+  c->aq_next = NULL;
+  lq->aq_len--;
+  c->parent = NULL;
+  c->flags &= ~(TF_IN_ACCEPTQ | TF_ORPHAN);
+  return c;
+}
+
+static void req_unlink(struct ustcp_stack *s, struct us_req *r)
+{
+  struct us_tcb *l = r->listener;
+  if (l && l->lq) {
+    if (r->lprev)
+      r->lprev->lnext = r->lnext;
+    else
+      l->lq->reqs = r->lnext;
+    if (r->lnext)
+      r->lnext->lprev = r->lprev;
+    l->lq->syn_qlen--;
+  }
+  r->listener = NULL;
+  r->lprev = r->lnext = NULL;
+  us_tcp_hash_remove(s, &r->e);
+}
+
+void us_tcp_req_free(struct ustcp_stack *s, struct us_req *r)
+{
+  req_unlink(s, r);
+  us_timer_cancel(s, &r->timer);
+  s->tcp->n_req--;
+  us_pool_free(&s->tcp->req_pool, r);
+}
+
+/* The request leaves SYN_RECV for CLOSE (trace) and is freed. */
+static void req_drop(struct ustcp_stack *s, struct us_req *r)
+{
+  us_tcp_trace_state(s, &r->e, USTCP_TCP_SYN_RECV, USTCP_TCP_CLOSE);
+  us_tcp_req_free(s, r);
+}
+
+void us_tcp_listen_stop(struct ustcp_stack *s, struct us_tcb *l)
+{
+  struct us_listen *lq = l->lq;
+  if (!lq)
+    return;
+  /* Unaccepted children: RST+ACK seq = SND.NXT, ack = RCV.NXT (Linux
+   * inet_csk_listen_stop -> tcp_disconnect). */
+  struct us_tcb *c;
+  while ((c = us_tcp_accept_pop(s, l)) != NULL) {
+    c->flags |= TF_ORPHAN;
+    if (us_tcp_is_sync(c->state))
+      us_tcp_send_rst_abort(s, c);
+    us_tcp_done(s, c);
+  }
+  /* Requests (seed, SPEC §1.2): RST at once. */
+  while (lq->reqs) {
+    struct us_req *r = lq->reqs;
+    us_tcp_send_raw(s, r->e.laddr, r->e.lport, r->e.raddr, r->e.rport, r->iss + 1, r->irs + 1,
+                    US_TCP_RST | US_TCP_ACK, 0, NULL);
+    req_drop(s, r);
+  }
+  free(l->lq);
+  l->lq = NULL;
+}
+
+static bool acceptq_full(const struct us_listen *lq) { return (int)lq->aq_len > lq->backlog; }
+
+void us_tcp_listen_rcv(struct ustcp_stack *s, struct us_tcb *l, struct us_seg *sg)
+{
+  struct us_listen *lq = l->lq;
+  uint8_t f = sg->h.flags;
+  if (f & US_TCP_RST) {
+    drop(s, sg, USTCP_STAT_DROP_TCP_LISTEN_NO_SYN);
+    return;
+  }
+  if (f & US_TCP_ACK) {
+    /* RFC 9293 3.10.7.2: an ACK to a listener gets RST seq = SEG.ACK. */
+    us_tcp_send_rst_reply(s, sg);
+    drop(s, sg, USTCP_STAT_DROP_TCP_LISTEN_NO_SYN);
+    return;
+  }
+  if (!(f & US_TCP_SYN) || !lq) {
+    drop(s, sg, USTCP_STAT_DROP_TCP_LISTEN_NO_SYN);
+    return;
+  }
+  if (f & US_TCP_FIN) {
+    drop(s, sg, USTCP_STAT_DROP_TCP_BAD_FLAGS);
+    return;
+  }
+  /* Linux tcp_conn_request(): SYN queue first, then the accept queue. */
+  if ((int)lq->syn_qlen > lq->backlog) {
+    us_stat_inc(s, USTCP_STAT_TCP_REQQ_FULL_DROP);
+    us_stat_inc(s, USTCP_STAT_LISTEN_DROPS);
+    drop(s, sg, USTCP_STAT_DROP_TCP_SYNQ_FULL);
+    return;
+  }
+  if (acceptq_full(lq)) {
+    us_stat_inc(s, USTCP_STAT_LISTEN_OVERFLOWS);
+    us_stat_inc(s, USTCP_STAT_LISTEN_DROPS);
+    drop(s, sg, USTCP_STAT_DROP_TCP_ACCEPTQ_FULL);
+    return;
+  }
+  struct us_req *r = us_pool_alloc(s, &s->tcp->req_pool);
+  if (!r) {
+    us_stat_inc(s, USTCP_STAT_LISTEN_DROPS);
+    drop(s, sg, USTCP_STAT_DROP_TCP_NO_MEMORY);
+    return;
+  }
+  s->tcp->n_req++;
+  r->e.kind = US_ENT_REQ;
+  r->e.laddr = sg->ip->dst;
+  r->e.raddr = sg->ip->src;
+  r->e.lport = sg->h.dport;
+  r->e.rport = sg->h.sport;
+  r->e.conn_id = us_tcp_new_conn_id(s);
+  us_timer_init(&r->timer, req_timer_fire);
+  r->listener = l;
+  r->irs = sg->seq;
+  r->iss = sg->tw_isn ? sg->tw_isn : us_tcp_isn(s, r->e.laddr, r->e.lport, r->e.raddr, r->e.rport);
+  const struct us_tcp_opts *o = &sg->h.opt;
+  r->peer_mss = o->mss_ok ? o->mss : US_TCP_DEFAULT_MSS;
+  uint32_t mss = (uint32_t)s->cfg.mtu - 40;
+  if (o->ws_ok && s->cfg.window_scaling) {
+    r->opts |= TF_WS_OK >> 6;
+    r->snd_wscale = o->ws > US_TCP_MAX_WSCALE ? US_TCP_MAX_WSCALE : o->ws;
+    uint32_t space = (uint32_t)US_MAX(s->cfg.rmem[2], s->cfg.rmem_max);
+    int ws = (31 - __builtin_clz(space)) - 15;
+    r->rcv_wscale = (uint8_t)(ws < 0 ? 0 : ws > 14 ? 14 : ws);
+  }
+  if (o->sack_ok && s->cfg.sack)
+    r->opts |= TF_SACK_OK >> 6;
+  if (o->ts_ok && s->cfg.timestamps) {
+    r->opts |= TF_TS_OK >> 6;
+    r->ts_recent = o->ts_val;
+    r->ts_offset = us_tcp_ts_offset(s, r->e.laddr, r->e.raddr);
+    mss -= 12;
+  }
+  r->rcv_wnd = initial_rwnd((uint32_t)l->rcvbuf / 2, mss);
+  us_tcp_hash_insert(s, &r->e);
+  r->lnext = lq->reqs;
+  if (lq->reqs)
+    lq->reqs->lprev = r;
+  lq->reqs = r;
+  lq->syn_qlen++;
+  us_tcp_trace_state(s, &r->e, USTCP_TCP_LISTEN, USTCP_TCP_SYN_RECV);
+  us_tcp_send_synack(s, r);
+  us_timer_arm(s, &r->timer, s->now + US_TCP_RTO_INIT);
+}
+
+/* Linux reqsk_timer_handler(): retransmit the SYN-ACK at 1, 3, 7, 15, 31 s
+ * (synack_retries = 5, doubling from 1 s); free the request at the next
+ * expiry (~63 s). When the queue is more than half full of old requests,
+ * fewer retries are allowed (Linux keeps room for young ones). */
+static void req_timer_fire(struct ustcp_stack *s, struct us_timer *tm)
+{
+  struct us_req *r = US_CONTAINER_OF(tm, struct us_req, timer);
+  us_trace_note(s, USTCP_TR_TIMER, "synack");
+  struct us_tcb *l = r->listener;
+  int max_retries = s->cfg.synack_retries;
+  if (l && l->lq) {
+    unsigned qlen = l->lq->syn_qlen;
+    unsigned young = 0;
+    for (struct us_req *q = l->lq->reqs; q; q = q->lnext)
+      young += q->retrans == 0;
+    unsigned bl = (unsigned)l->lq->backlog > 8 ? (unsigned)l->lq->backlog : 8;
+    if ((qlen << 1) > bl) {
+      unsigned y = young << 1;
+      while (max_retries > 2) {
+        if (y >= qlen)
+          break;
+        max_retries--;
+        y <<= 1;
+      }
+    }
+  }
+  if (r->retrans >= max_retries) {
+    req_drop(s, r);
+    return;
+  }
+  r->retrans++;
+  us_stat_inc(s, USTCP_STAT_TCP_SYN_RETRANS);
+  us_stat_inc(s, USTCP_STAT_TCP_RETRANS_SEGS);
+  us_tcp_send_synack(s, r);
+  ustcp_time_t tmo = US_TCP_RTO_INIT << r->retrans;
+  if (tmo > US_TCP_RTO_MAX)
+    tmo = US_TCP_RTO_MAX;
+  us_timer_arm(s, &r->timer, s->now + tmo);
+}
+
+/* The handshake completed: a full TCB in the accept queue. */
+static struct us_tcb *req_to_child(struct ustcp_stack *s, struct us_req *r, struct us_seg *sg)
+{
+  struct us_tcb *l = r->listener;
+  struct us_tcb *c = us_tcb_alloc(s);
+  if (!c)
+    return NULL;
+  c->e.laddr = r->e.laddr;
+  c->e.raddr = r->e.raddr;
+  c->e.lport = r->e.lport;
+  c->e.rport = r->e.rport;
+  c->e.conn_id = r->e.conn_id;
+  c->state = USTCP_TCP_SYN_RECV;
+  /* Inherited options (Linux sk_clone_lock copies the listener). */
+  c->flags |= l->flags & (TF_NODELAY | TF_KEEPALIVE | TF_LINGER | TF_CORK | TF_RCVBUF_LOCK |
+                          TF_SNDBUF_LOCK | TF_NONBLOCK);
+  c->flags &= ~TF_NONBLOCK; /* accept4(SOCK_NONBLOCK) decides */
+  c->keepidle = l->keepidle;
+  c->keepintvl = l->keepintvl;
+  c->keepcnt = l->keepcnt;
+  c->linger = l->linger;
+  c->linger2 = l->linger2;
+  c->user_mss = l->user_mss;
+  c->user_timeout_ms = l->user_timeout_ms;
+  c->rcvbuf = l->rcvbuf;
+  c->sndbuf = l->sndbuf;
+  c->rcvtimeo_ms = l->rcvtimeo_ms;
+  c->sndtimeo_ms = l->sndtimeo_ms;
+  c->iss = r->iss;
+  c->irs = r->irs;
+  c->snd_una = r->iss;
+  c->snd_nxt = r->iss + 1;
+  c->rcv_nxt = r->irs + 1;
+  c->rcv_wup = c->rcv_nxt;
+  c->rcv_adv = c->rcv_nxt + r->rcv_wnd;
+  c->snd_wl1 = sg->seq;
+  c->snd_wl2 = sg->h.ack;
+  c->recover = r->iss;
+  c->peer_mss = r->peer_mss;
+  c->snd_wscale = r->snd_wscale;
+  c->rcv_wscale = r->rcv_wscale;
+  c->flags |= (uint32_t)r->opts << 6;
+  c->ts_recent = r->ts_recent;
+  c->ts_offset = r->ts_offset;
+  c->last_rcv = s->now;
+  c->conn_start = s->now;
+  us_tcp_init_buffers(s, c);
+  c->rcv_ssthresh = r->rcv_wnd;
+  us_tcp_set_mss(s, c);
+  s->tcp->cc->init(c);
+  /* The SYN-ACK round trip (Linux tcp_synack_rtt_meas) via the echo. */
+  if ((c->flags & TF_TS_OK) && sg->h.opt.ts_ok && sg->h.opt.ts_ecr && !r->retrans) {
+    uint32_t ms = us_tcp_ts_now(s) + c->ts_offset - sg->h.opt.ts_ecr;
+    if (ms < 60000u)
+      us_tcp_rtt_sample(c, ms * 1000u);
+  }
+  us_stat_inc(s, USTCP_STAT_TCP_PASSIVE_OPENS);
+  r->e.conn_id = 0;
+  us_tcp_req_free(s, r);
+  us_tcp_hash_insert(s, &c->e);
+  us_tcp_bind_insert(s, &c->e);
+  struct us_listen *lq = l->lq;
+  c->parent = l;
+  c->flags |= TF_IN_ACCEPTQ | TF_ORPHAN;
+  if (lq->aq_tail)
+    lq->aq_tail->aq_next = c;
+  else
+    lq->aq_head = c;
+  lq->aq_tail = c;
+  lq->aq_len++;
+  return c;
+}
+
+/* Linux tcp_check_req(): a segment for a SYN_RECV request. */
+void us_tcp_req_rcv(struct ustcp_stack *s, struct us_req *r, struct us_seg *sg)
+{
+  uint8_t f = sg->h.flags;
+  struct us_tcb *l = r->listener;
+  const struct us_tcp_opts *o = &sg->h.opt;
+  bool paws_reject = (r->opts & (TF_TS_OK >> 6)) && o->ts_ok && !(f & US_TCP_RST) &&
+                     seq_lt(o->ts_val, r->ts_recent);
+  /* A retransmitted SYN: repeat the SYN-ACK. */
+  if (sg->seq == r->irs && (f & (US_TCP_SYN | US_TCP_ACK | US_TCP_RST)) == US_TCP_SYN &&
+      !paws_reject) {
+    us_stat_inc(s, USTCP_STAT_TCP_RETRANS_SEGS);
+    us_tcp_send_synack(s, r);
+    drop(s, sg, USTCP_STAT_DROP_TCP_DUP_SYN);
+    return;
+  }
+  if ((f & US_TCP_ACK) && sg->h.ack != r->iss + 1) {
+    /* Goes to the listener, which answers an ACK with RST seq = SEG.ACK. */
+    us_tcp_send_rst_reply(s, sg);
+    drop(s, sg, USTCP_STAT_DROP_TCP_REQ_BAD_ACK);
+    return;
+  }
+  uint32_t rcv_nxt = r->irs + 1;
+  bool in_window = !seq_lt(sg->end, rcv_nxt) && !seq_gt(sg->seq, rcv_nxt + r->rcv_wnd);
+  if (paws_reject || !in_window) {
+    if (!(f & US_TCP_RST))
+      us_tcp_send_synack(s, r); /* Linux: send_ack; the SYN-ACK repeats our state */
+    if (paws_reject)
+      us_stat_inc(s, USTCP_STAT_PAWS_ESTAB_REJECTED);
+    drop(s, sg, paws_reject ? USTCP_STAT_DROP_TCP_PAWS : USTCP_STAT_DROP_TCP_SEQ_OUTSIDE);
+    return;
+  }
+  if (f & (US_TCP_RST | US_TCP_SYN)) {
+    /* Linux embryonic_reset: a SYN is answered with RST; either way the
+     * request goes (EmbryonicRsts). */
+    if (!(f & US_TCP_RST))
+      us_tcp_send_rst_reply(s, sg);
+    us_stat_inc(s, USTCP_STAT_EMBRYONIC_RSTS);
+    req_drop(s, r);
+    drop(s, sg, (f & US_TCP_RST) ? USTCP_STAT_DROP_TCP_RST_INVALID : USTCP_STAT_DROP_TCP_DUP_SYN);
+    return;
+  }
+  if (!(f & US_TCP_ACK)) {
+    drop(s, sg, USTCP_STAT_DROP_TCP_NO_ACK);
+    return;
+  }
+  if (!l || !l->lq || l->state != USTCP_TCP_LISTEN) {
+    us_tcp_send_rst_reply(s, sg);
+    req_drop(s, r);
+    drop(s, sg, USTCP_STAT_DROP_TCP_NO_SOCKET);
+    return;
+  }
+  if (acceptq_full(l->lq)) {
+    us_stat_inc(s, USTCP_STAT_LISTEN_OVERFLOWS);
+    us_stat_inc(s, USTCP_STAT_LISTEN_DROPS);
+    if (s->cfg.abort_on_overflow) {
+      /* RST without ACK, seq = SEG.ACK; the request is removed. */
+      us_tcp_send_rst_reply(s, sg);
+      us_stat_inc(s, USTCP_STAT_EMBRYONIC_RSTS);
+      req_drop(s, r);
+    } else {
+      r->acked = 1;
+    }
+    drop(s, sg, USTCP_STAT_DROP_TCP_ACCEPTQ_FULL);
+    return;
+  }
+  if ((r->opts & (TF_TS_OK >> 6)) && o->ts_ok && seq_leq(sg->seq, rcv_nxt))
+    r->ts_recent = o->ts_val;
+  struct us_tcb *c = req_to_child(s, r, sg);
+  if (!c) {
+    us_stat_inc(s, USTCP_STAT_LISTEN_DROPS);
+    drop(s, sg, USTCP_STAT_DROP_TCP_NO_MEMORY);
+    return;
+  }
+  /* The rest (ACK, data, FIN) as for any SYN_RECV connection. */
+  us_tcp_rcv(s, c, sg);
+}

@@ -1,0 +1,450 @@
+/*
+ * tcp_output.c - building and sending segments. Every segment is built
+ * straight into the stack's scratch buffer behind the IPv4 header room
+ * (us_ip_payload_buf), payload copied once from the send queue, checksum
+ * computed once.
+ *
+ * us_tcp_output() decides what to send: first retransmissions of segments
+ * marked lost (RTO or fast recovery, skipping what the peer SACKed), then
+ * new data as the send window (RFC 9293 3.8.6), the congestion window
+ * (RFC 5681), Nagle (RFC 896), TCP_CORK and sender-side silly-window
+ * avoidance (RFC 9293 3.8.6.2.1) allow; the FIN rides on the last data
+ * segment (Linux); an ACK is sent if one is due and nothing carried it.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "ip/ip.h"
+#include "tcp/tcp.h"
+
+/* Copy len bytes at queue offset `off` of the send queue, through a cursor
+ * so that sending the tail of a long queue does not walk every chunk. */
+static void sndq_copy(struct us_tcb *t, uint32_t off, uint8_t *dst, uint32_t len)
+{
+  const struct us_chunk *c = t->snd_cur;
+  uint32_t base = t->snd_cur_off;
+  if (!c || off < base) {
+    c = t->sndq.head;
+    base = 0;
+  }
+  while (c && off >= base + (uint32_t)(c->end - c->start)) {
+    base += (uint32_t)(c->end - c->start);
+    c = c->next;
+  }
+  t->snd_cur = (struct us_chunk *)c;
+  t->snd_cur_off = base;
+  uint32_t skip = off - base;
+  while (c && len) {
+    uint32_t avail = (uint32_t)(c->end - c->start) - skip;
+    uint32_t n = len < avail ? len : avail;
+    memcpy(dst, c->data + c->start + skip, n);
+    dst += n;
+    len -= n;
+    skip = 0;
+    c = c->next;
+  }
+}
+
+static uint32_t win_from_free(const struct us_tcb *t, uint32_t free_sp)
+{
+  (void)t;
+  return free_sp;
+}
+
+/* The window we advertise (Linux __tcp_select_window, simplified):
+ * free space bounded by rcv_ssthresh, receiver SWS avoidance (RFC 9293
+ * 3.8.6.2.2: no increase of less than min(space/2, MSS)), never shrinking
+ * the right edge already offered (RFC 9293 3.8.6). */
+uint32_t us_tcp_select_window(struct ustcp_stack *s, struct us_tcb *t)
+{
+  (void)s;
+  uint64_t held = t->rcvq.len + (t->ofo ? t->ofo->bytes : 0);
+  uint32_t space = t->rcv_space;
+  uint32_t free_sp = held >= space ? 0 : (uint32_t)(space - held);
+  uint32_t mss = t->rcv_mss ? t->rcv_mss : US_TCP_DEFAULT_MSS;
+  uint32_t win;
+  if (free_sp < space / 2) {
+    if (t->rcv_ssthresh > 4u * mss)
+      t->rcv_ssthresh = 4u * mss > space ? space : 4u * mss;
+    if (free_sp < mss && free_sp < space / 2)
+      free_sp = 0;
+  }
+  win = win_from_free(t, free_sp);
+  if (win > t->rcv_ssthresh)
+    win = t->rcv_ssthresh;
+  if (t->rcv_wscale) {
+    /* Linux: round up to the scale so nothing is lost to the shift. */
+    uint32_t g = 1u << t->rcv_wscale;
+    if (win & (g - 1))
+      win = (win + g - 1) & ~(g - 1);
+  }
+  uint32_t cur = seq_gt(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
+  if (win < cur) {
+    uint32_t g = 1u << t->rcv_wscale;
+    win = (cur + g - 1) & ~(g - 1);
+  }
+  uint32_t maxw = 65535u << t->rcv_wscale;
+  if (win > maxw)
+    win = maxw;
+  return win;
+}
+
+static uint8_t our_syn_wscale(const struct ustcp_stack *s)
+{
+  /* Linux tcp_select_initial_window: ilog2(max(rmem[2], rmem_max)) - 15. */
+  uint32_t space = (uint32_t)US_MAX(s->cfg.rmem[2], s->cfg.rmem_max);
+  int lg = 31 - __builtin_clz(space);
+  int ws = lg - 15;
+  if (ws < 0)
+    ws = 0;
+  if (ws > US_TCP_MAX_WSCALE)
+    ws = US_TCP_MAX_WSCALE;
+  return (uint8_t)ws;
+}
+
+static void fill_ts(struct ustcp_stack *s, struct us_tcp_opts *o, uint32_t off, uint32_t recent)
+{
+  o->ts_ok = true;
+  o->ts_val = us_tcp_ts_now(s) + off;
+  o->ts_ecr = recent;
+}
+
+/* Transmit one segment of the connection: [seq, seq+len) from the send
+ * queue (len may be 0), with `flags`. SYN segments carry the SYN options. */
+static int xmit(struct ustcp_stack *s, struct us_tcb *t, uint32_t seq, uint32_t len, uint8_t flags)
+{
+  struct us_tcp_hdr h;
+  memset(&h, 0, sizeof(h));
+  h.sport = t->e.lport;
+  h.dport = t->e.rport;
+  h.seq = seq;
+  h.flags = flags;
+  if (flags & US_TCP_ACK)
+    h.ack = t->rcv_nxt;
+  uint32_t win;
+  if (flags & US_TCP_SYN) {
+    bool synack = (flags & US_TCP_ACK) != 0;
+    h.opt.mss_ok = true;
+    h.opt.mss = (uint16_t)(s->cfg.mtu - 40);
+    if (t->user_mss && t->user_mss < h.opt.mss)
+      h.opt.mss = t->user_mss;
+    if (synack ? (t->flags & TF_SACK_OK) != 0 : s->cfg.sack != 0)
+      h.opt.sack_ok = true;
+    if (synack ? (t->flags & TF_TS_OK) != 0 : s->cfg.timestamps != 0)
+      fill_ts(s, &h.opt, t->ts_offset, synack ? t->ts_recent : 0);
+    if (synack ? (t->flags & TF_WS_OK) != 0 : s->cfg.window_scaling != 0) {
+      h.opt.ws_ok = true;
+      h.opt.ws = t->rcv_wscale;
+    }
+    win = t->rcv_ssthresh > 65535 ? 65535 : t->rcv_ssthresh;
+    h.win = (uint16_t)win;
+  } else {
+    if (t->flags & TF_TS_OK)
+      fill_ts(s, &h.opt, t->ts_offset, t->ts_recent);
+    if ((t->flags & TF_SACK_OK) && t->ofo && t->ofo->n && !(flags & US_TCP_RST))
+      h.opt.nsack = us_tcp_sack_blocks(t, h.opt.sack, (t->flags & TF_TS_OK) ? 3 : 4);
+    if (flags & US_TCP_RST) {
+      win = 0;
+    } else {
+      win = us_tcp_select_window(s, t);
+      h.win = (uint16_t)(win >> t->rcv_wscale);
+    }
+  }
+  size_t hl = us_tcp_hdr_len(&h);
+  uint8_t *buf = us_ip_payload_buf(s);
+  us_tcp_emit(&h, buf);
+  if (len)
+    sndq_copy(t, seq - t->snd_una, buf + hl, len);
+  us_tcp_csum_fill(buf, hl + len, t->e.laddr, t->e.raddr);
+  int r = us_ip_output(s, t->e.laddr, t->e.raddr, US_IPPROTO_TCP, hl + len);
+  us_stat_inc(s, USTCP_STAT_TCP_OUT_SEGS);
+  if (flags & US_TCP_RST)
+    us_stat_inc(s, USTCP_STAT_TCP_OUT_RSTS);
+  if ((flags & US_TCP_ACK) && !(flags & US_TCP_SYN)) {
+    if (t->rcv_nxt != t->rcv_wup && t->quick)
+      t->quick--;
+    t->rcv_wup = t->rcv_nxt;
+    if (!(flags & US_TCP_RST))
+      t->rcv_adv = t->rcv_nxt + win;
+    t->flags &= ~TF_ACK_NOW;
+    us_tcb_timer_clear(s, t, US_TT_DELACK);
+  }
+  return r;
+}
+
+void us_tcp_send_syn(struct ustcp_stack *s, struct us_tcb *t)
+{
+  if (t->state == USTCP_TCP_SYN_SENT) {
+    if (!t->rcv_wscale && s->cfg.window_scaling)
+      t->rcv_wscale = our_syn_wscale(s);
+    xmit(s, t, t->iss, 0, US_TCP_SYN);
+  } else {
+    xmit(s, t, t->iss, 0, US_TCP_SYN | US_TCP_ACK);
+  }
+}
+
+void us_tcp_send_ack(struct ustcp_stack *s, struct us_tcb *t)
+{
+  xmit(s, t, t->snd_nxt, 0, US_TCP_ACK);
+}
+
+void us_tcp_send_rst_abort(struct ustcp_stack *s, struct us_tcb *t)
+{
+  xmit(s, t, t->snd_nxt, 0, US_TCP_RST | US_TCP_ACK);
+}
+
+void us_tcp_send_probe(struct ustcp_stack *s, struct us_tcb *t)
+{
+  /* Linux tcp_xmit_probe_skb(): an ACK with seq = SND.UNA - 1. */
+  xmit(s, t, t->snd_una - 1, 0, US_TCP_ACK);
+}
+
+void us_tcp_send_raw(struct ustcp_stack *s, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp,
+                     uint32_t seq, uint32_t ack, uint8_t flags, uint32_t win,
+                     const struct us_tcp_opts *o)
+{
+  struct us_tcp_hdr h;
+  memset(&h, 0, sizeof(h));
+  h.sport = lp;
+  h.dport = rp;
+  h.seq = seq;
+  h.ack = ack;
+  h.flags = flags;
+  h.win = (uint16_t)(win > 65535 ? 65535 : win);
+  if (o)
+    h.opt = *o;
+  size_t hl = us_tcp_hdr_len(&h);
+  uint8_t *buf = us_ip_payload_buf(s);
+  us_tcp_emit(&h, buf);
+  us_tcp_csum_fill(buf, hl, la, ra);
+  us_ip_output(s, la, ra, US_IPPROTO_TCP, hl);
+  us_stat_inc(s, USTCP_STAT_TCP_OUT_SEGS);
+  if (flags & US_TCP_RST)
+    us_stat_inc(s, USTCP_STAT_TCP_OUT_RSTS);
+}
+
+/* RFC 9293 3.10.7.1: a segment for no connection. If it has ACK, RST with
+ * seq = SEG.ACK; else RST+ACK with seq 0, ack = SEG.SEQ + SEG.LEN. Never
+ * answer a RST. */
+void us_tcp_send_rst_reply(struct ustcp_stack *s, const struct us_seg *sg)
+{
+  if (sg->h.flags & US_TCP_RST)
+    return;
+  uint32_t la = sg->ip->dst, ra = sg->ip->src;
+  if (sg->h.flags & US_TCP_ACK)
+    us_tcp_send_raw(s, la, sg->h.dport, ra, sg->h.sport, sg->h.ack, 0, US_TCP_RST, 0, NULL);
+  else
+    us_tcp_send_raw(s, la, sg->h.dport, ra, sg->h.sport, 0, sg->end, US_TCP_RST | US_TCP_ACK, 0,
+                    NULL);
+}
+
+void us_tcp_send_synack(struct ustcp_stack *s, struct us_req *r)
+{
+  struct us_tcp_opts o;
+  memset(&o, 0, sizeof(o));
+  o.mss_ok = true;
+  o.mss = (uint16_t)(s->cfg.mtu - 40);
+  if (r->listener && r->listener->user_mss && r->listener->user_mss < o.mss)
+    o.mss = r->listener->user_mss;
+  if (r->opts & (TF_SACK_OK >> 6))
+    o.sack_ok = true;
+  if (r->opts & (TF_TS_OK >> 6))
+    fill_ts(s, &o, r->ts_offset, r->ts_recent);
+  if (r->opts & (TF_WS_OK >> 6)) {
+    o.ws_ok = true;
+    o.ws = r->rcv_wscale;
+  }
+  us_tcp_send_raw(s, r->e.laddr, r->e.lport, r->e.raddr, r->e.rport, r->iss, r->irs + 1,
+                  US_TCP_SYN | US_TCP_ACK, r->rcv_wnd, &o);
+}
+
+/* RFC 5961 7 / Linux tcp_challenge_ack_limit: at most N challenge ACKs a
+ * second per connection (Linux has a global limit with jitter). */
+bool us_tcp_challenge_ok(struct ustcp_stack *s, struct us_tcb *t)
+{
+  uint32_t sec = (uint32_t)(s->now / USTCP_SEC(1));
+  if (sec != t->challenge_sec) {
+    t->challenge_sec = sec;
+    t->challenge_cnt = 0;
+  }
+  if (t->challenge_cnt >= US_TCP_CHALLENGE_PER_SEC)
+    return false;
+  t->challenge_cnt++;
+  us_stat_inc(s, USTCP_STAT_TCP_CHALLENGE_ACK);
+  return true;
+}
+
+/* ------------------------------------------------------------- sending */
+
+static bool can_send_data(int state)
+{
+  return state == USTCP_TCP_ESTABLISHED || state == USTCP_TCP_CLOSE_WAIT ||
+         state == USTCP_TCP_FIN_WAIT1 || state == USTCP_TCP_CLOSING || state == USTCP_TCP_LAST_ACK;
+}
+
+static bool fin_sent(const struct us_tcb *t)
+{
+  return (t->flags & TF_FIN_QUEUED) &&
+         (t->flags & TF_FIN_ACKED || t->snd_nxt == t->snd_una + (uint32_t)t->sndq.len + 1);
+}
+
+/* RFC 6675 "pipe": bytes believed in the network. */
+static uint32_t pipe_bytes(const struct us_tcb *t)
+{
+  uint32_t flight = t->snd_nxt - t->snd_una;
+  uint32_t sacked = 0;
+  if (t->sack)
+    sacked = us_tcp_sacked_bytes(t, t->snd_una, t->snd_nxt);
+  else if (t->flags & TF_IN_RECOVERY)
+    sacked = (uint32_t)t->dupacks * t->mss; /* Linux tcp_add_reno_sack() */
+  if (sacked > flight)
+    sacked = flight;
+  uint32_t p = flight - sacked;
+  if ((t->flags & (TF_IN_LOSS | TF_IN_RECOVERY)) && seq_lt(t->rtx_nxt, t->rtx_high)) {
+    uint32_t lost = t->rtx_high - t->rtx_nxt;
+    if (t->sack)
+      lost -= us_tcp_sacked_bytes(t, t->rtx_nxt, t->rtx_high);
+    p = lost > p ? 0 : p - lost;
+  }
+  return p;
+}
+
+static void start_timing(struct ustcp_stack *s, struct us_tcb *t, uint32_t seq)
+{
+  if (!(t->flags & TF_RTT_TIMING)) {
+    t->flags |= TF_RTT_TIMING;
+    t->rtt_seq = seq;
+    t->rtt_time = s->now;
+  }
+}
+
+/* Retransmit segments marked lost: [rtx_nxt, rtx_high) minus SACKed. */
+static void send_retransmits(struct ustcp_stack *s, struct us_tcb *t)
+{
+  uint32_t data_end = t->snd_una + (uint32_t)t->sndq.len;
+  while (seq_lt(t->rtx_nxt, t->rtx_high)) {
+    if (seq_lt(t->rtx_nxt, t->snd_una))
+      t->rtx_nxt = t->snd_una;
+    if (!seq_lt(t->rtx_nxt, t->rtx_high))
+      break;
+    uint32_t hole_len = 0;
+    uint32_t seq =
+        t->sack ? us_tcp_sack_next_hole(t, t->rtx_nxt, t->rtx_high, &hole_len) : t->rtx_nxt;
+    if (!t->sack)
+      hole_len = t->rtx_high - seq;
+    if (!seq_lt(seq, t->rtx_high) || hole_len == 0) {
+      t->rtx_nxt = t->rtx_high;
+      break;
+    }
+    uint32_t len = hole_len < t->mss ? hole_len : t->mss;
+    uint8_t fl = US_TCP_ACK;
+    if (seq_geq(seq + len, data_end)) {
+      len = seq_lt(seq, data_end) ? data_end - seq : 0;
+      if (fin_sent(t) && !(t->flags & TF_FIN_ACKED))
+        fl |= US_TCP_FIN;
+      else if (len == 0) {
+        t->rtx_nxt = t->rtx_high;
+        break;
+      }
+    }
+    uint32_t p = pipe_bytes(t);
+    if (p + (len ? len : 1) > t->cwnd && p > 0)
+      break;
+    if (len && seq + len == data_end)
+      fl |= US_TCP_PSH;
+    xmit(s, t, seq, len, fl);
+    us_stat_inc(s, USTCP_STAT_TCP_RETRANS_SEGS);
+    t->rtx_nxt = seq + len + ((fl & US_TCP_FIN) ? 1 : 0);
+    if (!t->retrans_stamp)
+      t->retrans_stamp = s->now;
+    if (t->deadline[US_TT_RTO] == USTCP_TIME_NEVER)
+      us_tcb_timer_set(s, t, US_TT_RTO, s->now + us_tcp_rto(t));
+  }
+}
+
+void us_tcp_retransmit_head(struct ustcp_stack *s, struct us_tcb *t)
+{
+  t->rtx_nxt = t->snd_una;
+  if (seq_lt(t->rtx_high, t->snd_una + t->mss))
+    t->rtx_high = seq_min(t->snd_una + t->mss, t->snd_nxt);
+  send_retransmits(s, t);
+}
+
+void us_tcp_output(struct ustcp_stack *s, struct us_tcb *t)
+{
+  if (!can_send_data(t->state)) {
+    if ((t->flags & TF_ACK_NOW) && us_tcp_is_sync(t->state) && t->state != USTCP_TCP_SYN_RECV)
+      us_tcp_send_ack(s, t);
+    return;
+  }
+  if (t->flags & (TF_IN_LOSS | TF_IN_RECOVERY))
+    send_retransmits(s, t);
+
+  for (;;) {
+    uint32_t off = t->snd_nxt - t->snd_una;
+    if (fin_sent(t))
+      break;
+    uint32_t unsent = (uint32_t)t->sndq.len - off;
+    bool fin_pending = (t->flags & TF_FIN_QUEUED) != 0;
+    uint32_t wnd_end = t->snd_una + t->snd_wnd;
+    uint32_t avail_wnd = seq_gt(wnd_end, t->snd_nxt) ? wnd_end - t->snd_nxt : 0;
+    uint32_t p = pipe_bytes(t);
+    uint32_t avail_cwnd = t->cwnd > p ? t->cwnd - p : 0;
+    uint32_t len = unsent < t->mss ? unsent : t->mss;
+    if (len > avail_wnd)
+      len = avail_wnd;
+    if (len > avail_cwnd)
+      len = avail_cwnd;
+    if (len == 0) {
+      /* Only a FIN left: it needs no window (RFC 9293 3.10.4 lets the FIN
+       * go when all data is sent). */
+      if (!(fin_pending && unsent == 0))
+        break;
+      if (avail_cwnd == 0 && p > 0)
+        break;
+    } else if (len < t->mss) {
+      if (len < unsent) {
+        /* Window- or cwnd-limited partial segment: RFC 9293 3.8.6.2.1
+         * sender SWS; send only if it is at least half the largest window
+         * the peer offered. */
+        if (len < t->max_sndwnd / 2 || avail_cwnd < t->mss)
+          break;
+      } else if (!fin_pending) {
+        if (t->flags & TF_CORK)
+          break;
+        /* RFC 896 Nagle: a small segment waits while data is unacked. */
+        if (!(t->flags & TF_NODELAY) && t->snd_nxt != t->snd_una)
+          break;
+      }
+    }
+    uint8_t fl = US_TCP_ACK;
+    if (len == unsent && fin_pending)
+      fl |= US_TCP_FIN; /* Linux: FIN on the last data segment */
+    if (len && len == unsent)
+      fl |= US_TCP_PSH;
+    xmit(s, t, t->snd_nxt, len, fl);
+    if (len) {
+      t->last_snd_data = s->now;
+      /* Linux tcp_event_data_sent(): data sent soon after data arrived
+       * means interactive traffic (pingpong: delay our ACKs). */
+      if (t->ato_us && s->now - t->last_rcv < (ustcp_time_t)t->ato_us * 1000u)
+        t->flags |= TF_PINGPONG;
+    }
+    start_timing(s, t, t->snd_nxt);
+    t->snd_nxt += len + ((fl & US_TCP_FIN) ? 1 : 0);
+    if (t->deadline[US_TT_RTO] == USTCP_TIME_NEVER)
+      us_tcb_timer_set(s, t, US_TT_RTO, s->now + us_tcp_rto(t));
+    us_tcb_timer_clear(s, t, US_TT_PERSIST);
+    if (fl & US_TCP_FIN)
+      break;
+  }
+
+  /* RFC 9293 3.8.6.1: zero window with data waiting -> persist timer. */
+  uint32_t unsent = (uint32_t)t->sndq.len - (t->snd_nxt - t->snd_una);
+  if (!fin_sent(t) && (unsent || (t->flags & TF_FIN_QUEUED)) && t->snd_nxt == t->snd_una &&
+      t->deadline[US_TT_PERSIST] == USTCP_TIME_NEVER) {
+    us_tcb_timer_set(s, t, US_TT_PERSIST, s->now + us_tcp_rto(t));
+  }
+  if (t->flags & TF_ACK_NOW)
+    us_tcp_send_ack(s, t);
+}

@@ -1,0 +1,265 @@
+/*
+ * tcp_timer.c - per-connection timers: an absolute deadline per kind
+ * (enum us_tt) and ONE heap entry for the earliest (DESIGN.md §2.4).
+ * Pushing a deadline later leaves the heap entry early (lazy): when it
+ * fires, only due kinds run and the entry is re-armed at the next deadline.
+ * Handlers come from a designated-initializer table; each returns whether
+ * the TCB still lives.
+ */
+#include <errno.h>
+
+#include "tcp/tcp.h"
+
+static void tcb_timer_fire(struct ustcp_stack *s, struct us_timer *tm);
+
+void us_tcb_timer_init(struct us_tcb *t)
+{
+  us_timer_init(&t->timer, tcb_timer_fire);
+  for (int k = 0; k < US_TT_COUNT; k++)
+    t->deadline[k] = USTCP_TIME_NEVER;
+}
+
+static ustcp_time_t earliest(const struct us_tcb *t)
+{
+  ustcp_time_t m = USTCP_TIME_NEVER;
+  for (int k = 0; k < US_TT_COUNT; k++)
+    if (t->deadline[k] < m)
+      m = t->deadline[k];
+  return m;
+}
+
+void us_tcb_timer_set(struct ustcp_stack *s, struct us_tcb *t, enum us_tt k, ustcp_time_t when)
+{
+  t->deadline[k] = when;
+  if (when == USTCP_TIME_NEVER)
+    return;
+  if (!us_timer_armed(&t->timer) || when < t->timer.when)
+    us_timer_arm(s, &t->timer, when);
+}
+
+void us_tcb_timer_clear(struct ustcp_stack *s, struct us_tcb *t, enum us_tt k)
+{
+  (void)s;
+  t->deadline[k] = USTCP_TIME_NEVER; /* lazy: the heap entry finds nothing due */
+}
+
+void us_tcb_timers_stop(struct ustcp_stack *s, struct us_tcb *t)
+{
+  for (int k = 0; k < US_TT_COUNT; k++)
+    t->deadline[k] = USTCP_TIME_NEVER;
+  us_timer_cancel(s, &t->timer);
+}
+
+ustcp_time_t us_tcp_rto(const struct us_tcb *t)
+{
+  ustcp_time_t rto = (ustcp_time_t)t->rto_us * 1000u;
+  for (int i = 0; i < t->backoff && rto < US_TCP_RTO_MAX; i++)
+    rto *= 2;
+  if (rto > US_TCP_RTO_MAX)
+    rto = US_TCP_RTO_MAX;
+  return rto;
+}
+
+/* RFC 6298 (5.1)/(5.3): (re)start the timer when data is outstanding. */
+void us_tcp_rearm_rto(struct ustcp_stack *s, struct us_tcb *t)
+{
+  if (t->snd_una == t->snd_nxt) {
+    us_tcb_timer_clear(s, t, US_TT_RTO);
+    return;
+  }
+  us_tcb_timer_set(s, t, US_TT_RTO, s->now + us_tcp_rto(t));
+  us_tcb_timer_clear(s, t, US_TT_PERSIST);
+}
+
+void us_tcp_arm_keepalive(struct ustcp_stack *s, struct us_tcb *t)
+{
+  if (!(t->flags & TF_KEEPALIVE) || t->state == USTCP_TCP_LISTEN || t->state == USTCP_TCP_CLOSE ||
+      t->state == USTCP_TCP_SYN_SENT) {
+    us_tcb_timer_clear(s, t, US_TT_KEEPALIVE);
+    return;
+  }
+  us_tcb_timer_set(s, t, US_TT_KEEPALIVE, t->last_rcv + USTCP_SEC(t->keepidle));
+}
+
+/* Linux retransmits_timed_out(): `boundary` doublings of `base` with the
+ * 120 s cap, as a time budget since the first retransmission. */
+static ustcp_time_t retrans_budget(int boundary, ustcp_time_t base)
+{
+  ustcp_time_t total = 0, rto = base;
+  for (int i = 0; i <= boundary; i++) {
+    total += rto;
+    rto = rto * 2 > US_TCP_RTO_MAX ? US_TCP_RTO_MAX : rto * 2;
+  }
+  return total;
+}
+
+static bool write_timed_out(struct ustcp_stack *s, struct us_tcb *t)
+{
+  if (t->state == USTCP_TCP_SYN_SENT) {
+    int max = t->syn_retries ? t->syn_retries : s->cfg.syn_retries;
+    return t->retrans >= max + s->cfg.syn_linear_timeouts;
+  }
+  if (!t->retrans_stamp)
+    return false;
+  ustcp_time_t elapsed = s->now - t->retrans_stamp;
+  if (t->user_timeout_ms)
+    return elapsed >= USTCP_MS(t->user_timeout_ms);
+  int boundary = s->cfg.retries2;
+  if (t->flags & TF_ORPHAN) {
+    /* Linux tcp_orphan_retries(): 0 means 8. */
+    boundary = s->cfg.orphan_retries ? s->cfg.orphan_retries : 8;
+  }
+  /* 924.6 s for 15: 16 intervals of 200 ms doublings capped at 120 s. */
+  return elapsed >= retrans_budget(boundary, US_TCP_RTO_MIN);
+}
+
+static bool timer_rto(struct ustcp_stack *s, struct us_tcb *t)
+{
+  if (t->snd_una == t->snd_nxt && t->state != USTCP_TCP_SYN_SENT && t->state != USTCP_TCP_SYN_RECV)
+    return true;
+  if (write_timed_out(s, t)) {
+    us_stat_inc(s, USTCP_STAT_TCP_ABORT_ON_TIMEOUT);
+    if (t->state == USTCP_TCP_SYN_SENT)
+      us_stat_inc(s, USTCP_STAT_TCP_ATTEMPT_FAILS);
+    /* Linux tcp_write_err(): no RST. */
+    return us_tcp_reset(s, t, t->soft_err ? t->soft_err : ETIMEDOUT) != NULL;
+  }
+  us_stat_inc(s, USTCP_STAT_TCP_TIMEOUTS);
+  if (!t->retrans_stamp)
+    t->retrans_stamp = s->now;
+  if (t->state == USTCP_TCP_SYN_SENT || t->state == USTCP_TCP_SYN_RECV) {
+    t->retrans++;
+    /* Linux tcp_syn_linear_timeouts: the first N timeouts stay at the
+     * initial RTO, then exponential backoff. */
+    int lin = s->cfg.syn_linear_timeouts;
+    t->backoff = (uint8_t)(t->retrans > lin ? t->retrans - lin : 0);
+    us_stat_inc(s, USTCP_STAT_TCP_SYN_RETRANS);
+    us_tcp_send_syn(s, t);
+    us_tcb_timer_set(s, t, US_TT_RTO, s->now + us_tcp_rto(t));
+    return true;
+  }
+  t->retrans++;
+  if (t->backoff < 31)
+    t->backoff++;
+  /* RFC 5681 (4): loss window; RFC 6298 (5.5)-(5.7). */
+  uint32_t flight = t->snd_nxt - t->snd_una;
+  if (!(t->flags & TF_IN_LOSS)) {
+    t->ssthresh = s->tcp->cc->ssthresh(t);
+    (void)flight;
+  }
+  t->cwnd = t->mss;
+  t->cwnd_cnt = 0;
+  t->flags |= TF_IN_LOSS;
+  t->flags &= ~TF_IN_RECOVERY;
+  t->recover = t->snd_nxt;
+  t->rtx_nxt = t->snd_una;
+  t->rtx_high = t->snd_nxt;
+  t->dupacks = 0;
+  t->flags &= ~TF_RTT_TIMING; /* Karn */
+  us_tcp_output(s, t);
+  us_tcb_timer_set(s, t, US_TT_RTO, s->now + us_tcp_rto(t));
+  return true;
+}
+
+static bool timer_delack(struct ustcp_stack *s, struct us_tcb *t)
+{
+  if (!us_tcp_is_sync(t->state) || t->state == USTCP_TCP_SYN_RECV)
+    return true;
+  us_stat_inc(s, USTCP_STAT_TCP_DELAYED_ACKS);
+  us_tcp_send_ack(s, t);
+  return true;
+}
+
+static bool timer_persist(struct ustcp_stack *s, struct us_tcb *t)
+{
+  uint32_t unsent = (uint32_t)t->sndq.len - (t->snd_nxt - t->snd_una);
+  if (t->snd_wnd != 0 || unsent == 0 || t->snd_nxt != t->snd_una) {
+    us_tcp_output(s, t);
+    return true;
+  }
+  if (t->user_timeout_ms && t->retrans_stamp &&
+      s->now - t->retrans_stamp >= USTCP_MS(t->user_timeout_ms)) {
+    us_stat_inc(s, USTCP_STAT_TCP_ABORT_ON_TIMEOUT);
+    return us_tcp_reset(s, t, ETIMEDOUT) != NULL;
+  }
+  if (!t->retrans_stamp)
+    t->retrans_stamp = s->now;
+  /* Linux tcp_probe_timer(): abort after retries2 unanswered probes. */
+  if (t->probes >= s->cfg.retries2) {
+    us_stat_inc(s, USTCP_STAT_TCP_ABORT_ON_TIMEOUT);
+    return us_tcp_reset(s, t, ETIMEDOUT) != NULL;
+  }
+  us_stat_inc(s, USTCP_STAT_TCP_ZERO_WINDOW_PROBES);
+  us_tcp_send_probe(s, t);
+  t->probes++;
+  if (t->backoff < 31)
+    t->backoff++;
+  us_tcb_timer_set(s, t, US_TT_PERSIST, s->now + us_tcp_rto(t));
+  return true;
+}
+
+static bool timer_keepalive(struct ustcp_stack *s, struct us_tcb *t)
+{
+  if (!(t->flags & TF_KEEPALIVE) || !us_tcp_is_sync(t->state) || t->state == USTCP_TCP_SYN_RECV)
+    return true;
+  ustcp_time_t idle = USTCP_SEC(t->keepidle);
+  ustcp_time_t intvl = USTCP_SEC(t->keepintvl);
+  /* Linux tcp_keepalive_timer(): not while data is in flight or queued. */
+  if (t->snd_nxt != t->snd_una || t->sndq.len) {
+    us_tcb_timer_set(s, t, US_TT_KEEPALIVE, s->now + idle);
+    return true;
+  }
+  if (s->now - t->last_rcv < idle && t->probes == 0) {
+    us_tcb_timer_set(s, t, US_TT_KEEPALIVE, t->last_rcv + idle);
+    return true;
+  }
+  if (t->probes >= t->keepcnt) {
+    /* Linux: RST+ACK seq = SND.NXT, ETIMEDOUT. */
+    us_tcp_send_rst_abort(s, t);
+    us_stat_inc(s, USTCP_STAT_TCP_ABORT_ON_TIMEOUT);
+    return us_tcp_reset(s, t, ETIMEDOUT) != NULL;
+  }
+  us_stat_inc(s, USTCP_STAT_TCP_KEEPALIVE);
+  us_tcp_send_probe(s, t);
+  t->probes++;
+  us_tcb_timer_set(s, t, US_TT_KEEPALIVE, s->now + intvl);
+  return true;
+}
+
+static bool timer_fin_wait2(struct ustcp_stack *s, struct us_tcb *t)
+{
+  if (t->state != USTCP_TCP_FIN_WAIT2)
+    return true;
+  /* Linux: an orphan in FIN_WAIT2 past fin_timeout is dropped silently. */
+  us_stat_inc(s, USTCP_STAT_TCP_ORPHANS_DROPPED);
+  return us_tcp_done(s, t) != NULL;
+}
+
+static const struct {
+  const char *name;
+  bool (*fn)(struct ustcp_stack *s, struct us_tcb *t);
+} handlers[US_TT_COUNT] = {
+    [US_TT_RTO] = {"rto", timer_rto},
+    [US_TT_DELACK] = {"delack", timer_delack},
+    [US_TT_PERSIST] = {"persist", timer_persist},
+    [US_TT_KEEPALIVE] = {"keepalive", timer_keepalive},
+    [US_TT_FIN_WAIT2] = {"fin_wait2", timer_fin_wait2},
+};
+
+static void tcb_timer_fire(struct ustcp_stack *s, struct us_timer *tm)
+{
+  struct us_tcb *t = US_CONTAINER_OF(tm, struct us_tcb, timer);
+  for (int k = 0; k < US_TT_COUNT; k++) {
+    if (t->deadline[k] > s->now)
+      continue;
+    t->deadline[k] = USTCP_TIME_NEVER;
+    us_trace_note(s, USTCP_TR_TIMER, handlers[k].name);
+    if (!handlers[k].fn(s, t))
+      return;
+  }
+  ustcp_time_t next = earliest(t);
+  if (next != USTCP_TIME_NEVER && !us_timer_armed(&t->timer))
+    us_timer_arm(s, &t->timer, next);
+  else if (next != USTCP_TIME_NEVER && next < t->timer.when)
+    us_timer_arm(s, &t->timer, next);
+}
