@@ -823,6 +823,11 @@ int ustcp_sim_link(struct ustcp_sim *sim, int a, int b, const struct ustcp_link_
   for (int i = 0; i < 2; i++) {
     struct sim_node *n = ends[i], *peer = ends[1 - i];
     if (!n->router) {
+      /* The link is the host's interface: its MTU bounds what the stack
+       * sends (a later ustcp_sim_link_set() acts as a path change). */
+      uint16_t mtu = l->d[i].p.mtu ? l->d[i].p.mtu : 1500;
+      if (n->stack->cfg.mtu > mtu)
+        n->stack->cfg.mtu = mtu;
       n->link = id;
       continue;
     }

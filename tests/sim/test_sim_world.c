@@ -221,14 +221,25 @@ static void test_mtu(void)
 {
   struct ustcp_link_params ab = {.mtu = 576};
   struct ustcp_sim *sim = pair(1, &ab, NULL);
+  /* The link is a's interface: a's stack takes its MTU; b keeps 1500. */
+  T_EQ(ustcp_stack_config(ustcp_sim_stack(sim, 0))->mtu, 576);
+  T_EQ(ustcp_stack_config(ustcp_sim_stack(sim, 1))->mtu, 1500);
   struct rec r;
-  rec_init(&r, sim, 0, 1, 1000); /* 1028 bytes > 576 */
+  rec_init(&r, sim, 0, 1, 1000);
+  T_EQ(ustcp_ping_send(r.src, r.dst_be, 7, 0, 1000), -EMSGSIZE);
+  /* A later change of the link is a path change: the stack keeps its MTU
+   * and the link drops what no longer fits. */
+  struct ustcp_link_params narrow = {.mtu = 300};
+  T_EQ(ustcp_sim_link_set(sim, 0, 0, &narrow), 0);
+  T_EQ(ustcp_stack_config(ustcp_sim_stack(sim, 0))->mtu, 576);
+  r.size = 500; /* 528 bytes: fits a's 576, not the 300 path */
   schedule(&r, 1, 0);
   T_CHECK(ustcp_sim_run_until_idle(sim, USTCP_TIME_NEVER));
   T_EQ(r.replies, 0);
   struct ustcp_sim_stats st;
   ustcp_sim_stats(sim, &st);
   T_EQ(st.mtu_dropped, 1);
+  T_EQ(ustcp_sim_link_set(sim, 0, 0, &ab), 0);
   r.size = 548; /* exactly 576 */
   schedule(&r, 1, 0);
   T_CHECK(ustcp_sim_run_until_idle(sim, USTCP_TIME_NEVER));
@@ -626,6 +637,23 @@ static void test_determinism(void)
   unlink(p3);
 }
 
+static void test_self(void)
+{
+  /* A datagram to our own address loops back at once, without the link. */
+  struct ustcp_link_params lp = {.latency = USTCP_MS(5), .partitioned = true};
+  struct ustcp_sim *sim = pair(1, &lp, &lp);
+  struct rec r;
+  rec_init(&r, sim, 0, 0, 56);
+  schedule(&r, 2, USTCP_MS(1));
+  T_CHECK(ustcp_sim_run_until_idle(sim, USTCP_TIME_NEVER));
+  T_EQ(r.replies, 2);
+  T_EQ(r.rtt[0], 0);
+  struct ustcp_sim_stats st;
+  ustcp_sim_stats(sim, &st);
+  T_EQ(st.partition_dropped, 0);
+  ustcp_sim_destroy(sim);
+}
+
 static void test_bad_args(void)
 {
   struct ustcp_sim *sim = ustcp_sim_create(1);
@@ -671,6 +699,7 @@ int main(void)
   T_RUN(test_wait);
   T_RUN(test_trace);
   T_RUN(test_determinism);
+  T_RUN(test_self);
   T_RUN(test_bad_args);
   return T_DONE();
 }
