@@ -31,7 +31,7 @@
 /* Until the TCP engine and the socket layer link, the ustcp side reports
  * ENOSYS instead of figures (the Linux baselines run regardless). */
 #ifndef BENCH_USTCP_ENGINE
-#define BENCH_USTCP_ENGINE 0
+#define BENCH_USTCP_ENGINE 1
 #endif
 
 #if BENCH_USTCP_ENGINE
