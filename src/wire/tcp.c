@@ -104,7 +104,7 @@ int us_tcp_parse(const uint8_t *seg, size_t len, uint32_t src, uint32_t dst, boo
     return USTCP_STAT_DROP_TCP_BAD_OFF;
   if (verify_csum) {
     if (len > 0xffff)
-      return USTCP_STAT_DROP_TCP_TOO_SHORT; /* cannot come from one datagram */
+      return USTCP_STAT_DROP_TCP_CSUM; /* the pseudo-header cannot describe it */
     uint64_t sum = us_csum_pseudo(src, dst, US_IPPROTO_TCP, (uint16_t)len);
     if (us_csum_fold(us_csum_add(sum, seg, len)) != 0)
       return USTCP_STAT_DROP_TCP_CSUM;
