@@ -48,8 +48,10 @@ USTCP_API const char *ustcp_sim_host_name(struct ustcp_sim *sim, int host);
 USTCP_API int ustcp_sim_host_by_stack(struct ustcp_sim *sim, const struct ustcp_stack *s);
 
 /* Join nodes a and b; ab applies a->b, ba applies b->a (NULL = ideal).
- * Returns link id >= 0 or -1. A router routes to a host over the link that
- * joins them, and to a host behind another router by a route added here. */
+ * Returns link id >= 0 or -1. A host has one link (its interface: the
+ * stack's MTU is lowered to the link's). A router routes to a host over the
+ * link that joins them, and to a host behind another router by a route
+ * added with ustcp_sim_route(). */
 USTCP_API int ustcp_sim_link(struct ustcp_sim *sim, int a, int b,
                              const struct ustcp_link_params *ab,
                              const struct ustcp_link_params *ba);
@@ -61,8 +63,9 @@ USTCP_API int ustcp_sim_link_set(struct ustcp_sim *sim, int link, int dir,
 USTCP_API ustcp_time_t ustcp_sim_now(const struct ustcp_sim *sim);
 /* Process every event up to and including t; the clock ends at t. */
 USTCP_API void ustcp_sim_run_until(struct ustcp_sim *sim, ustcp_time_t t);
-/* Run until no event or timer is left (or `limit` virtual time has passed).
- * Returns true if the world went idle. */
+/* Run until no event or timer is left (or `limit` virtual time has passed,
+ * counted from the call; USTCP_TIME_NEVER = no limit). Returns true if the
+ * world went idle. */
 USTCP_API bool ustcp_sim_run_until_idle(struct ustcp_sim *sim, ustcp_time_t limit);
 /* Run until pred(user) is true (checked after every event) or `limit`
  * virtual time passed or the world is idle. Returns pred's last value. */
