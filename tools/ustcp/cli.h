@@ -14,6 +14,7 @@ int cmd_get(int argc, char **argv);   /* cmd_tun.c */
 int cmd_send(int argc, char **argv);  /* cmd_tun.c */
 int cmd_recv(int argc, char **argv);  /* cmd_tun.c */
 int cmd_bench(int argc, char **argv); /* cmd_bench.c */
+int bench_tun(int argc, char **argv); /* bench_tun.c: `ustcp bench tun` (TUN vs veth) */
 
 int sim_ping(int argc, char **argv);     /* sim_ping.c */
 int sim_transfer(int argc, char **argv); /* sim_transfer.c */
