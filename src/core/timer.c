@@ -80,8 +80,19 @@ static void heap_remove(struct us_timer_heap *h, uint32_t i)
 int us_timer_arm(struct ustcp_stack *s, struct us_timer *t, ustcp_time_t when)
 {
   struct us_timer_heap *h = &s->timers;
-  if (us_timer_armed(t))
-    heap_remove(h, t->idx);
+  if (us_timer_armed(t)) {
+    /* Re-arm in place: one sift instead of a remove and an insert (a TCB
+     * moves its deadline on almost every segment). Same keys as a fresh
+     * arm, so the firing order is unchanged. */
+    bool later = when > t->when;
+    t->when = when;
+    t->order = h->next_order++;
+    if (later || t->idx == 0 || !timer_before(t, h->v[(t->idx - 1) / 2]))
+      sift_down(h, t->idx);
+    else
+      sift_up(h, t->idx);
+    return 0;
+  }
   if (h->n == h->cap) {
     uint32_t ncap = h->cap ? h->cap * 2 : 64;
     struct us_timer **nv = realloc(h->v, (size_t)ncap * sizeof(*nv));

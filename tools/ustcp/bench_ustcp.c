@@ -28,14 +28,6 @@
 #include "ustcp/socket.h"
 #include "ustcp/ustcp.h"
 
-/* Until the TCP engine and the socket layer link, the ustcp side reports
- * ENOSYS instead of figures (the Linux baselines run regardless). */
-#ifndef BENCH_USTCP_ENGINE
-#define BENCH_USTCP_ENGINE 1
-#endif
-
-#if BENCH_USTCP_ENGINE
-
 #define SERVER_PORT 5001
 #define CONNS_PER_CLIENT 25000
 #define STALL_SECS 5.0
@@ -61,7 +53,9 @@ struct world {
   int n; /* nodes: 0 server, 1..n-1 clients */
   struct node *nodes;
   uint64_t delivered, queued;
-  int direct; /* deliver without a copy when safe (default) */
+  int direct;       /* deliver without a copy when safe (default) */
+  int exact_clock;  /* read the clock at every now() call */
+  ustcp_time_t now; /* the cached clock */
   int oom;
   char err[160];
 };
@@ -73,10 +67,15 @@ static ustcp_time_t mono_ns(void)
   return (ustcp_time_t)ts.tv_sec * 1000000000ull + (ustcp_time_t)ts.tv_nsec;
 }
 
+/* The stacks' clock: CLOCK_MONOTONIC read once per turn of the event loop
+ * (pump) and cached, as an event loop caches its time (libuv's
+ * uv_update_time; Linux caches tcp_mstamp per batch); the stacks call now()
+ * at every entry point, and a clock read costs ~27 ns here.
+ * USTCP_BENCH_EXACT_CLOCK=1 reads the clock on every call instead. */
 static ustcp_time_t link_now(void *user)
 {
-  (void)user;
-  return mono_ns();
+  struct node *nd = user;
+  return nd->w->exact_clock ? mono_ns() : nd->w->now;
 }
 
 static int queue_packet(struct node *nd, const uint8_t *pkt, size_t len)
@@ -165,6 +164,7 @@ static uint64_t pump(struct world *w)
 {
   uint64_t before = w->delivered;
   int again = 1;
+  w->now = mono_ns();
   while (again) {
     again = 0;
     for (int i = 0; i < w->n; i++) {
@@ -187,9 +187,8 @@ static uint64_t pump(struct world *w)
       again = 1;
     }
     if (!again) {
-      ustcp_time_t now = mono_ns();
       for (int i = 0; i < w->n; i++)
-        if (ustcp_next_deadline(w->nodes[i].s) <= now) {
+        if (ustcp_next_deadline(w->nodes[i].s) <= w->now) {
           ustcp_process(w->nodes[i].s);
           again |= w->nodes[i].out.len != 0;
         }
@@ -216,6 +215,8 @@ static int world_init(struct world *w, const struct bench_opts *o, int clients, 
   memset(w, 0, sizeof(*w));
   w->n = clients + 1;
   w->direct = !getenv("USTCP_BENCH_COPY");
+  w->exact_clock = getenv("USTCP_BENCH_EXACT_CLOCK") != NULL;
+  w->now = mono_ns();
   w->nodes = calloc((size_t)w->n, sizeof(*w->nodes));
   if (!w->nodes)
     return -ENOMEM;
@@ -470,24 +471,51 @@ void bench_ustcp_crr(const struct bench_opts *o, const void *arg, struct bench_r
   crr_measure(o, o->crr_conns, r);
 }
 
+/* `ustcp bench _ustcp WORKLOAD SIZE`: one in-process run, no fork, for
+ * valgrind and perf. SIZE: crr connections, bulk bytes, rr seconds, conns N. */
 int bench_ustcp_raw(int argc, char **argv)
 {
   struct bench_opts o;
   struct bench_res r;
   memset(&o, 0, sizeof(o));
   memset(&r, 0, sizeof(r));
-  o.mtu = 65535;
-  o.csum_offload = 1;
-  if (argc < 3 || strcmp(argv[1], "crr") || atoi(argv[2]) < 1) {
-    fprintf(stderr, "usage: ustcp bench _ustcp crr N\n");
+  o.runs = 1;
+  o.mtu = getenv("USTCP_BENCH_MTU") ? atoi(getenv("USTCP_BENCH_MTU")) : 65535;
+  o.csum_offload = !getenv("USTCP_BENCH_NO_OFFLOAD");
+  o.conns_rr_secs = 0.3;
+  o.verbose = 1;
+  double size = argc >= 3 ? atof(argv[2]) : 0;
+  if (argc < 3 || size <= 0 || o.mtu < 576 || o.mtu > 65535) {
+    fprintf(stderr, "usage: ustcp bench _ustcp crr|bulk|rr|conns SIZE\n");
     return 2;
   }
-  crr_measure(&o, atoi(argv[2]), &r);
+  const char *what = argv[1], *unit = "";
+  if (!strcmp(what, "crr")) {
+    crr_measure(&o, (int)size, &r);
+    unit = "conn/s";
+  } else if (!strcmp(what, "bulk")) {
+    o.bulk_bytes = (uint64_t)size;
+    bench_ustcp_bulk(&o, NULL, &r);
+    unit = "Gbit/s";
+  } else if (!strcmp(what, "rr")) {
+    o.rr_secs = size;
+    bench_ustcp_rr(&o, NULL, &r);
+    unit = "rt/s";
+  } else if (!strcmp(what, "conns")) {
+    int n = (int)size;
+    bench_ustcp_conns(&o, &n, &r);
+    unit = "bytes/socket (mem, rss), ns/rt (hot, spread), s (setup)";
+  } else {
+    fprintf(stderr, "ustcp bench _ustcp: unknown workload '%s'\n", what);
+    return 2;
+  }
   if (r.err) {
-    fprintf(stderr, "crr: %s\n", r.msg);
+    fprintf(stderr, "%s: %s\n", what, r.msg);
     return 1;
   }
-  printf("%.0f conn/s\n", r.v[0]);
+  for (int i = 0; i < r.nv; i++)
+    printf("%s%.6g", i ? " " : "", r.v[i]);
+  printf(" %s\n", unit);
   return 0;
 }
 
@@ -696,42 +724,3 @@ out:
   free(by_port);
   world_free(&w);
 }
-
-#else /* !BENCH_USTCP_ENGINE */
-
-static void no_engine(struct bench_res *r)
-{
-  bench_fail(r, -ENOSYS, "ustcp engine not built yet (socket API missing)");
-}
-void bench_ustcp_bulk(const struct bench_opts *o, const void *arg, struct bench_res *r)
-{
-  (void)o;
-  (void)arg;
-  no_engine(r);
-}
-void bench_ustcp_crr(const struct bench_opts *o, const void *arg, struct bench_res *r)
-{
-  (void)o;
-  (void)arg;
-  no_engine(r);
-}
-void bench_ustcp_rr(const struct bench_opts *o, const void *arg, struct bench_res *r)
-{
-  (void)o;
-  (void)arg;
-  no_engine(r);
-}
-void bench_ustcp_conns(const struct bench_opts *o, const void *arg, struct bench_res *r)
-{
-  (void)o;
-  (void)arg;
-  no_engine(r);
-}
-int bench_ustcp_raw(int argc, char **argv)
-{
-  (void)argc;
-  (void)argv;
-  fprintf(stderr, "ustcp engine not built yet\n");
-  return 1;
-}
-#endif
