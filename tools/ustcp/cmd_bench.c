@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -411,6 +412,36 @@ static void bench_instr(struct bench_ctx *c)
   fig_print(c, &al);
 }
 
+/* `ustcp bench tun` (bench_tun.c) as part of `all`: it enters a network
+ * namespace of its own, so it runs in a child. */
+static void bench_tun_all(struct bench_ctx *c)
+{
+  char *args[6];
+  int n = 0;
+  args[n++] = "tun";
+  if (c->json)
+    args[n++] = "--json";
+  if (c->o.quick) {
+    args[n++] = "--bytes";
+    args[n++] = "64000000";
+  }
+  args[n] = NULL;
+  if (c->ustcp_only || c->linux_only)
+    return;
+  if (!c->json)
+    printf("# tun: kernel client -> ustcp on a TUN device beside kernel -> kernel over veth "
+           "(bench_tun.c)\n");
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0)
+    _exit(bench_tun(n, args));
+  int st = 0;
+  if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+    fprintf(stderr, "ustcp bench: tun failed\n");
+    c->failures++;
+  }
+}
+
 static const struct {
   const char *name;
   void (*fn)(struct bench_ctx *c);
@@ -421,6 +452,7 @@ static const struct {
     {"rr", bench_rr, "1-byte ping-pong on one connection (round trips/s)"},
     {"conns", bench_conns, "N idle connections: bytes/socket, round-trip cost"},
     {"instr", bench_instr, "instructions and mallocs per crr connection (callgrind)"},
+    {"tun", bench_tun_all, "ustcp on a TUN device vs the kernel on veth (own options: tun -h)"},
 };
 
 static void usage(FILE *f)
@@ -470,6 +502,8 @@ int cmd_bench(int argc, char **argv)
   memset(&c, 0, sizeof(c));
   if (argc > 1 && !strcmp(argv[1], "_ustcp")) /* internal: one in-process run (valgrind) */
     return bench_ustcp_raw(argc - 1, argv + 1);
+  if (argc > 1 && !strcmp(argv[1], "tun")) /* the TUN engineer's: bench_tun.c */
+    return bench_tun(argc - 1, argv + 1);
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "--quick"))
       quick = 1;
