@@ -19,6 +19,7 @@
  * it expects). Harness state is file-static: this file is not the library.
  */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,6 +71,7 @@ struct fz {
   int nfds;
   int listener;
   int outputs;
+  bool verbose; /* FUZZ_STACK_VERBOSE=1: print what the stack sends */
 };
 static struct fz F;
 
@@ -125,6 +127,9 @@ static int on_output(void *user, const uint8_t *pkt, size_t len)
   size_t slen = (size_t)ip.total_len - ip.hdr_len;
   if (us_tcp_parse(seg, slen, ip.src, ip.dst, true, &th) != 0)
     __builtin_trap(); /* the stack sent a malformed or mis-summed segment */
+  if (F.verbose)
+    fprintf(stderr, "  out %u -> %u flags %02x seq %u ack %u win %u len %zu\n", th.sport, th.dport,
+            th.flags, th.seq, th.ack, th.win, slen - th.hdr_len);
   memcpy(F.last_out, pkt, len < sizeof F.last_out ? len : sizeof F.last_out);
   F.last_out_len = len < sizeof F.last_out ? len : sizeof F.last_out;
   if (th.flags & US_TCP_RST)
@@ -327,7 +332,10 @@ static void op_api(struct rd *r)
   case 0: {
     struct sockaddr_in sa;
     socklen_t sl = sizeof sa;
-    add_fd(API(ustcp_accept, F.s, F.listener, (struct sockaddr *)&sa, &sl));
+    int fd = API(ustcp_accept, F.s, F.listener, (struct sockaddr *)&sa, &sl);
+    if (F.verbose)
+      fprintf(stderr, "  accept -> %d\n", fd);
+    add_fd(fd);
     break;
   }
   case 1: {
@@ -407,6 +415,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   memset(&F, 0, sizeof F);
+  F.verbose = getenv("FUZZ_STACK_VERBOSE") != NULL;
   F.now = USTCP_SEC(1000);
   struct ustcp_config cfg;
   ustcp_config_init(&cfg);
@@ -438,6 +447,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
   for (int rec = 0; rec < 512 && r.n; rec++) {
     uint8_t op = u8(&r);
+    if (F.verbose)
+      fprintf(stderr, "record %d: op %02x (kind %d) t=%llu ms\n", rec, op, op % 8,
+              (unsigned long long)(F.now / 1000000));
     switch (op % 8) {
     case 0:
       step_time(&r, op);
