@@ -47,17 +47,35 @@ struct sim_pkt {
 
 /* ------------------------------------------------------------- events */
 
-enum { EV_DELIVER, EV_LOCAL, EV_CALL };
+/* EV_FIFO stands for the head of a link direction's FIFO (below);
+ * EV_DELIVER carries a packet that left its FIFO order (reordered, or sent
+ * after a latency cut). */
+enum { EV_FIFO, EV_DELIVER, EV_LOCAL, EV_CALL };
 
 struct sim_event {
   ustcp_time_t t;
   uint64_t seq;
   int kind;
-  int link, dir; /* EV_DELIVER: link and direction (0 = a->b) */
+  int link, dir; /* EV_FIFO/EV_DELIVER: link and direction (0 = a->b) */
   int node;      /* EV_LOCAL: the host that sent to itself */
   struct sim_pkt *pkt;
   void (*fn)(void *user);
   void *user;
+};
+
+/* Packets in flight on one link direction, in arrival order. With a fixed
+ * latency and no reordering, arrival times only grow, so only the head needs
+ * a place in the event heap: the heap holds one entry per busy link
+ * direction instead of one per packet. Each packet keeps the (time, seq) key
+ * it would have had in the heap, so the order of events is the same. */
+struct sim_flight {
+  ustcp_time_t t;
+  uint64_t seq;
+  struct sim_pkt *pkt;
+};
+struct sim_fifo {
+  struct sim_flight *v;
+  uint32_t cap, head, n;
 };
 
 /* ------------------------------------------------------------- nodes */
@@ -90,6 +108,7 @@ struct sim_dir {
   ustcp_time_t busy_until; /* the wire is busy serializing until then */
   ustcp_time_t *ring;      /* departure times of packets not yet fully sent */
   uint32_t ring_cap, ring_head, ring_n;
+  struct sim_fifo fifo;
 };
 
 struct sim_link {
@@ -195,7 +214,8 @@ static bool ev_less(const struct sim_event *a, const struct sim_event *b)
   return a->t < b->t || (a->t == b->t && a->seq < b->seq);
 }
 
-static int heap_push(struct ustcp_sim *sim, struct sim_event *ev)
+/* Insert ev with its own ev->seq (already drawn from sim->next_seq). */
+static int heap_insert(struct ustcp_sim *sim, const struct sim_event *ev)
 {
   if (sim->heap_n == sim->heap_cap) {
     uint32_t ncap = sim->heap_cap ? sim->heap_cap * 2 : 256;
@@ -205,9 +225,6 @@ static int heap_push(struct ustcp_sim *sim, struct sim_event *ev)
     sim->heap = nv;
     sim->heap_cap = ncap;
   }
-  if (ev->t < sim->now)
-    ev->t = sim->now;
-  ev->seq = sim->next_seq++;
   uint32_t i = sim->heap_n++;
   while (i > 0) {
     uint32_t parent = (i - 1) / 2;
@@ -218,6 +235,14 @@ static int heap_push(struct ustcp_sim *sim, struct sim_event *ev)
   }
   sim->heap[i] = *ev;
   return 0;
+}
+
+static int heap_push(struct ustcp_sim *sim, struct sim_event *ev)
+{
+  if (ev->t < sim->now)
+    ev->t = sim->now;
+  ev->seq = sim->next_seq++;
+  return heap_insert(sim, ev);
 }
 
 static void heap_pop(struct ustcp_sim *sim, struct sim_event *out)
@@ -299,6 +324,64 @@ static int queue_push(struct sim_dir *d, ustcp_time_t depart)
   d->ring[(d->ring_head + d->ring_n) % d->ring_cap] = depart;
   d->ring_n++;
   return 0;
+}
+
+static int fifo_push(struct sim_fifo *f, const struct sim_flight *x)
+{
+  if (f->n == f->cap) {
+    uint32_t ncap = f->cap ? f->cap * 2 : 64;
+    struct sim_flight *nv = malloc((size_t)ncap * sizeof(*nv));
+    if (!nv)
+      return -ENOMEM;
+    for (uint32_t i = 0; i < f->n; i++)
+      nv[i] = f->v[(f->head + i) % f->cap];
+    free(f->v);
+    f->v = nv;
+    f->cap = ncap;
+    f->head = 0;
+  }
+  f->v[(f->head + f->n) % f->cap] = *x;
+  f->n++;
+  return 0;
+}
+
+/* Schedule packet sp to arrive over (li, dir) at t. */
+static int schedule_arrival(struct ustcp_sim *sim, int li, int dir, ustcp_time_t t,
+                            struct sim_pkt *sp)
+{
+  struct sim_fifo *f = &sim->links[li]->d[dir].fifo;
+  struct sim_flight x = {.t = t, .seq = sim->next_seq++, .pkt = sp};
+  if (!f->n || f->v[(f->head + f->n - 1) % f->cap].t <= t) {
+    if (fifo_push(f, &x))
+      return -ENOMEM;
+    if (f->n == 1) { /* a new head: it needs its heap entry */
+      struct sim_event ev = {.t = t, .seq = x.seq, .kind = EV_FIFO, .link = li, .dir = dir};
+      if (heap_insert(sim, &ev)) {
+        f->n = 0;
+        return -ENOMEM;
+      }
+    }
+    return 0;
+  }
+  struct sim_event ev = {
+      .t = t, .seq = x.seq, .kind = EV_DELIVER, .link = li, .dir = dir, .pkt = sp};
+  return heap_insert(sim, &ev);
+}
+
+/* The FIFO head's event fired: take its packet, and put the next head in
+ * the heap. The insert cannot fail: popping the head's event freed a slot. */
+static struct sim_pkt *fifo_take(struct ustcp_sim *sim, int li, int dir)
+{
+  struct sim_fifo *f = &sim->links[li]->d[dir].fifo;
+  struct sim_pkt *sp = f->v[f->head].pkt;
+  f->head = (f->head + 1) % f->cap;
+  f->n--;
+  if (f->n) {
+    const struct sim_flight *h = &f->v[f->head];
+    struct sim_event ev = {.t = h->t, .seq = h->seq, .kind = EV_FIFO, .link = li, .dir = dir};
+    (void)heap_insert(sim, &ev);
+  }
+  return sp;
 }
 
 static void router_icmp_error(struct ustcp_sim *sim, struct sim_node *r, uint8_t type, uint8_t code,
@@ -388,8 +471,7 @@ static void link_send(struct ustcp_sim *sim, int li, int dir, const uint8_t *pkt
       sim->st.reordered++;
       trace_link(sim, from, USTCP_TR_NOTE, 0, "link: delayed (reordered)", sp->data, len);
     }
-    struct sim_event ev = {.t = arrive, .kind = EV_DELIVER, .link = li, .dir = dir, .pkt = sp};
-    if (heap_push(sim, &ev)) {
+    if (schedule_arrival(sim, li, dir, arrive, sp)) {
       pkt_free(sim, sp);
       sim->st.lost++;
     }
@@ -603,6 +685,9 @@ static bool step(struct ustcp_sim *sim, ustcp_time_t limit)
     sim->now = ev.t;
   sim->st.events++;
   switch (ev.kind) {
+  case EV_FIFO:
+    ev.pkt = fifo_take(sim, ev.link, ev.dir);
+    /* fall through */
   case EV_DELIVER: {
     struct sim_link *l = sim->links[ev.link];
     struct sim_node *dst = sim->nodes[l->node[1 - ev.dir]];
@@ -674,8 +759,13 @@ void ustcp_sim_destroy(struct ustcp_sim *sim)
   for (int i = 0; i < sim->nlinks; i++) {
     struct sim_link *l = sim->links[i];
     us_pcap_close(l->pcap);
-    free(l->d[0].ring);
-    free(l->d[1].ring);
+    for (int d = 0; d < 2; d++) {
+      struct sim_fifo *f = &l->d[d].fifo;
+      for (uint32_t k = 0; k < f->n; k++)
+        free(f->v[(f->head + k) % f->cap].pkt);
+      free(f->v);
+      free(l->d[d].ring);
+    }
     free(l);
   }
   for (uint32_t i = 0; i < sim->heap_n; i++)

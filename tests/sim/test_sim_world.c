@@ -182,6 +182,37 @@ static void test_same_time_fifo(void)
   ustcp_sim_destroy(sim);
 }
 
+static struct ustcp_sim *cut_sim;
+static void cut_latency(void *user)
+{
+  (void)user;
+  struct ustcp_link_params fast = {.latency = USTCP_MS(1)};
+  ustcp_sim_link_set(cut_sim, 0, 0, &fast);
+}
+
+/* Lowering the latency while packets are in flight: later packets overtake
+ * the earlier ones, which still arrive at their own times. */
+static void test_latency_change(void)
+{
+  struct ustcp_link_params slow = {.latency = USTCP_MS(10)};
+  struct ustcp_sim *sim = pair(1, &slow, NULL);
+  cut_sim = sim;
+  struct rec r;
+  rec_init(&r, sim, 0, 1, 56);
+  schedule(&r, 5, USTCP_MS(1));
+  ustcp_sim_at(sim, USTCP_MS(2) + 500000, cut_latency, NULL);
+  T_CHECK(ustcp_sim_run_until_idle(sim, USTCP_TIME_NEVER));
+  T_EQ(r.replies, 5);
+  int want[5] = {3, 4, 0, 1, 2};
+  for (int i = 0; i < 5; i++)
+    T_EQ(r.order[i], want[i]);
+  T_EQ(r.rtt[0], USTCP_MS(10));
+  T_EQ(r.rtt[2], USTCP_MS(10));
+  T_EQ(r.rtt[3], USTCP_MS(1));
+  T_EQ(r.rtt[4], USTCP_MS(1));
+  ustcp_sim_destroy(sim);
+}
+
 static void test_bandwidth_serialization(void)
 {
   /* 1 Mbit/s: a 1028-byte datagram (1000 payload) takes 8224 us on the
@@ -686,6 +717,7 @@ int main(void)
   T_RUN(test_run_until_and_order);
   T_RUN(test_run_while);
   T_RUN(test_same_time_fifo);
+  T_RUN(test_latency_change);
   T_RUN(test_bandwidth_serialization);
   T_RUN(test_queue_tail_drop);
   T_RUN(test_mtu);
