@@ -8,8 +8,9 @@
  * the same seed gives the same run, bit for bit. Stack timers are not events:
  * before each step the earliest ustcp_next_deadline() over the hosts is
  * compared with the heap top, and a timer due at the same instant as a packet
- * fires first (as ustcp_input() itself does). Per event O(log events) plus
- * O(hosts) for the deadline scan; nothing scans links.
+ * fires first (as ustcp_input() itself does). Packets in flight wait in
+ * per-link-direction FIFOs with only each head in the heap. Per event
+ * O(log events) plus O(hosts) for the deadline scan; nothing scans links.
  *
  * Links: per direction, packets are serialized at the bandwidth behind a
  * bounded FIFO (tail drop), then travel `latency`; faults (partition, MTU,
