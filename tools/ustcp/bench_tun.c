@@ -314,5 +314,6 @@ int bench_tun(int argc, char **argv)
     if (gl > 0 && gu > 0)
       printf("  ratio  ustcp/linux                      : %.3f\n", gu / gl);
   }
+  fflush(stdout);
   return tu > 0 && tl > 0 ? 0 : 1;
 }

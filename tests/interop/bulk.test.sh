@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# 200 MB each way between ustcp and the kernel, SHA-256 compared:
+#   ustcp send -> nc -l (kernel)      and      nc (kernel) -> ustcp recv.
+# BULK_MB overrides the size.
+set -u
+. "$(dirname "$0")/lib.sh"
+interop_require_root
+interop_require_tools nc sha256sum
+interop_setup
+MB=${BULK_MB:-200}
+bytes=$((MB * 1000 * 1000))
+common=(--tun "$DEV" --addr "$UADDR" --peer-addr "$KADDR/24" --pcap-limit 20000 --timeout 50)
+
+# ustcp -> kernel. nc listens on the wildcard (the link address appears when
+# ustcp brings its device up).
+bg nc nc -l 5001
+nc_pid=$LAST_PID
+sleep 0.2
+t0=$(date +%s.%N)
+nsx timeout 55 "$USTCP" send --to "$KADDR:5001" --bytes "$bytes" "${common[@]}" \
+  --pcap "$WORK/send.pcap" >"$WORK/send.out" 2>"$WORK/send.log" ||
+  fail "ustcp send failed: $(cat "$WORK/send.log")"
+cat "$WORK/send.out"
+for _ in $(seq 50); do kill -0 "$nc_pid" 2>/dev/null || break; sleep 0.1; done
+kill "$nc_pid" 2>/dev/null
+wait "$nc_pid" 2>/dev/null
+got=$(stat -c %s "$WORK/nc.log")
+[ "$got" -eq "$bytes" ] || fail "nc received $got bytes, want $bytes"
+want=$(grep -o 'sha256 [0-9a-f]*' "$WORK/send.out" | cut -d' ' -f2)
+have=$(sha256sum <"$WORK/nc.log" | cut -d' ' -f1)
+echo "ustcp -> kernel: $got bytes, sha256 sent $want, received $have"
+[ "$want" = "$have" ] || fail "ustcp -> kernel: SHA-256 differs"
+rm -f "$WORK/nc.log"
+check_pcap "$WORK/send.pcap"
+
+# kernel -> ustcp.
+head -c "$bytes" /dev/urandom >"$WORK/data"
+want=$(sha256sum <"$WORK/data" | cut -d' ' -f1)
+bg recv "$USTCP" recv --port 5002 "${common[@]}" --pcap "$WORK/recv.pcap"
+recv_pid=$LAST_PID
+wait_log recv "listening on" 10 || fail "ustcp recv did not start"
+nsx timeout 55 nc -N "$UADDR" 5002 <"$WORK/data" || fail "nc -> ustcp recv failed"
+for _ in $(seq 100); do kill -0 "$recv_pid" 2>/dev/null || break; sleep 0.1; done
+wait "$recv_pid"
+rc=$?
+rm -f "$WORK/data"
+grep received "$WORK/recv.log"
+[ $rc -eq 0 ] || fail "ustcp recv exited $rc"
+grep -q "received $bytes bytes" "$WORK/recv.log" || fail "ustcp recv got the wrong byte count"
+have=$(grep -o 'sha256 [0-9a-f]*' "$WORK/recv.log" | cut -d' ' -f2)
+echo "kernel -> ustcp: sha256 sent $want, received $have"
+[ "$want" = "$have" ] || fail "kernel -> ustcp: SHA-256 differs"
+check_pcap "$WORK/recv.pcap"
+pass
