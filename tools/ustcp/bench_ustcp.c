@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +46,9 @@ struct node {
   struct world *w;
   int idx;
   struct ustcp_stack *s;
-  struct wire_q out;
+  struct wire_q out;  /* sent, not yet delivered */
+  struct wire_q walk; /* being delivered by pump(), from walk_off on */
+  size_t walk_off;
   int busy; /* inside one of this stack's calls: never re-enter it */
 };
 
@@ -103,12 +106,15 @@ static int queue_packet(struct node *nd, const uint8_t *pkt, size_t len)
 
 static struct node *route(struct world *w, const uint8_t *pkt, size_t len);
 
-/* Hand one datagram to its destination stack now, with both ends marked
- * busy so that nothing the destination sends re-enters either of them. */
-static void deliver(struct node *from, struct node *to, const uint8_t *pkt, size_t len)
+/* Hand one datagram to its destination stack now; `to` is marked busy (and
+ * so is `from` when it is the one running, inside its output) so that
+ * nothing the destination sends re-enters a running stack. */
+static void deliver(struct node *from, int from_running, struct node *to, const uint8_t *pkt,
+                    size_t len)
 {
   int fb = from->busy;
-  from->busy = 1;
+  if (from_running)
+    from->busy = 1;
   to->busy = 1;
   ustcp_input(to->s, pkt, len);
   to->busy = 0;
@@ -116,19 +122,30 @@ static void deliver(struct node *from, struct node *to, const uint8_t *pkt, size
   from->w->delivered++;
 }
 
-/* The link's output. A loopback device hands the packet over without a
- * copy; so does this link whenever it safely can: the destination is not
- * running (no re-entry) and nothing sent earlier by this stack is still
- * queued (FIFO order). Otherwise the datagram is copied into the sender's
- * queue for pump(). */
+static bool pending(const struct node *nd)
+{
+  return nd->out.len != 0 || nd->walk_off < nd->walk.len;
+}
+
+/* Datagrams up to this size are always queued (a cheap copy); larger ones
+ * go straight to the destination when that is safe. */
+#define SMALL_DGRAM 256
+
+/* The link's output. A loopback device hands a packet over without copying
+ * it; so does this link for every datagram with data in it whenever that is
+ * safe: the destination is not running (no re-entry) and nothing this
+ * stack sent earlier is still undelivered (FIFO). Otherwise, and for small
+ * datagrams such as ACKs, the datagram is copied into the sender's queue and
+ * delivered by pump() - which lets the stack that sent the ACK be idle, and
+ * so reachable without a copy, when the data it asked for comes back. */
 static int link_output(void *user, const uint8_t *pkt, size_t len)
 {
   struct node *nd = user;
   struct node *to = route(nd->w, pkt, len);
   if (!to || to == nd)
     return 0; /* nowhere to go: lost, as on a wire */
-  if (!to->busy && nd->out.len == 0 && nd->w->direct) {
-    deliver(nd, to, pkt, len);
+  if (len > SMALL_DGRAM && !to->busy && !pending(nd) && nd->w->direct) {
+    deliver(nd, 1, to, pkt, len);
     return 0;
   }
   nd->w->queued++;
@@ -168,22 +185,27 @@ static uint64_t pump(struct world *w)
   while (again) {
     again = 0;
     for (int i = 0; i < w->n; i++) {
-      struct wire_q *q = &w->nodes[i].out;
-      if (!q->len)
+      struct node *nd = &w->nodes[i];
+      if (!nd->out.len)
         continue;
-      /* deliver() marks this node busy, so nothing appends to its queue
-       * while we walk it: whatever it would send is queued elsewhere. */
-      size_t off = 0, end = q->len;
-      while (off < end) {
+      /* Take the queue: whatever the stacks send while we deliver it goes
+       * to a fresh one, behind it. */
+      struct wire_q t = nd->walk;
+      nd->walk = nd->out;
+      nd->out = t;
+      nd->out.len = 0;
+      nd->walk_off = 0;
+      while (nd->walk_off < nd->walk.len) {
         uint32_t l;
-        memcpy(&l, q->buf + off, 4);
-        const uint8_t *pkt = q->buf + off + 4;
-        struct node *to = route(w, pkt, l);
-        if (to && to != &w->nodes[i])
-          deliver(&w->nodes[i], to, pkt, l);
-        off += (4 + l + 7) & ~(size_t)7;
+        const uint8_t *rec = nd->walk.buf + nd->walk_off;
+        memcpy(&l, rec, 4);
+        nd->walk_off += (4 + l + 7) & ~(size_t)7;
+        struct node *to = route(w, rec + 4, l);
+        if (to && to != nd)
+          deliver(nd, 0, to, rec + 4, l);
       }
-      q->len = 0;
+      nd->walk.len = 0;
+      nd->walk_off = 0;
       again = 1;
     }
     if (!again) {
@@ -205,6 +227,7 @@ static void world_free(struct world *w)
     if (w->nodes[i].s)
       ustcp_stack_destroy(w->nodes[i].s);
     free(w->nodes[i].out.buf);
+    free(w->nodes[i].walk.buf);
   }
   free(w->nodes);
   w->nodes = NULL;
