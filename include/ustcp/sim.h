@@ -90,6 +90,12 @@ struct ustcp_sim_stats {
       partition_dropped;
   /* routers: datagrams forwarded, TTL expired (time exceeded sent), no route */
   uint64_t forwarded, ttl_expired, no_route;
+  /* datagrams handed to the network (by hosts and routers), copies that
+   * reached the far end of a link, and host datagrams to themselves (which
+   * never use a link; counted in delivered too). Once idle:
+   * sent + duplicated == partition_dropped + mtu_dropped + tail_dropped +
+   * lost + arrived. */
+  uint64_t sent, arrived, local;
 };
 USTCP_API void ustcp_sim_stats(const struct ustcp_sim *sim, struct ustcp_sim_stats *out);
 

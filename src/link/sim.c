@@ -396,6 +396,7 @@ static void link_send(struct ustcp_sim *sim, int li, int dir, const uint8_t *pkt
   struct sim_link *l = sim->links[li];
   struct sim_dir *d = &l->d[dir];
   const struct ustcp_link_params *p = &d->p;
+  sim->st.sent++;
   if (l->pcap)
     us_pcap_write(l->pcap, sim->now, pkt, len);
 
@@ -600,6 +601,7 @@ static int host_output(void *user, const uint8_t *pkt, size_t len)
     return 0;
   }
   if (n->link < 0) {
+    sim->st.sent++;
     sim->st.lost++;
     trace_link(sim, n->stack, USTCP_TR_DROP, USTCP_STAT_DROP_LINK_PARTITION, "host has no link",
                pkt, len);
@@ -690,6 +692,7 @@ static bool step(struct ustcp_sim *sim, ustcp_time_t limit)
     ev.pkt = fifo_take(sim, ev.link, ev.dir);
     /* fall through */
   case EV_DELIVER: {
+    sim->st.arrived++;
     struct sim_link *l = sim->links[ev.link];
     struct sim_node *dst = sim->nodes[l->node[1 - ev.dir]];
     if (dst->router)
@@ -699,6 +702,7 @@ static bool step(struct ustcp_sim *sim, ustcp_time_t limit)
     break;
   }
   case EV_LOCAL:
+    sim->st.local++;
     host_deliver(sim, sim->nodes[ev.node], ev.pkt);
     break;
   case EV_CALL:
