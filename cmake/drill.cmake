@@ -7,6 +7,7 @@ set(USTCP_DRILL_SOURCES
     ${PROJECT_SOURCE_DIR}/tools/drill/calls.c
     ${PROJECT_SOURCE_DIR}/tools/drill/pkt.c
     ${PROJECT_SOURCE_DIR}/tools/drill/runner.c
+    ${PROJECT_SOURCE_DIR}/tools/drill/vhost.c
     ${PROJECT_SOURCE_DIR}/tools/drill/target_ustcp.c
     ${PROJECT_SOURCE_DIR}/tools/drill/target_linux.c)
 target_sources(ustcp PRIVATE ${USTCP_DRILL_SOURCES})
