@@ -113,7 +113,9 @@ static int run_isolated(struct dr_script *sc, const struct dr_target_ops *ops, i
       snprintf(msg, msglen, "runner exited with status %d without a result", WEXITSTATUS(st));
     return 1;
   }
-  snprintf(msg, msglen, "%s", buf + 1);
+  size_t n = strnlen(buf + 1, msglen - 1);
+  memcpy(msg, buf + 1, n);
+  msg[n] = 0;
   return buf[0] == '0' ? 0 : 1;
 }
 
