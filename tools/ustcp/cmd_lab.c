@@ -61,6 +61,8 @@ static int run_one(const struct lab_scenario *sc, const char *pcap, const char *
     lab_print_summary(&r, stdout);
   int ok = r.ok;
   lab_free(&r);
+  /* Flush now: under LeakSanitizer the process may end with _exit(). */
+  fflush(stdout);
   return ok;
 }
 
@@ -130,6 +132,7 @@ static int cmd_run(int argc, char **argv)
   }
   if (!json)
     printf("%d passed, %d failed%s%s\n", passed, failed, out ? "; files in " : "", out ? out : "");
+  fflush(stdout);
   return failed ? 1 : 0;
 }
 

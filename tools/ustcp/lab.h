@@ -89,7 +89,8 @@ struct lab_ev {
   char *text; /* CALL: "close(4)"; TIMER/NOTE: the text */
   /* QUEUE */
   unsigned q_acc, q_syn, q_backlog;
-  bool matched; /* internal: a PKT_IN/DROP already paired with a send */
+  bool matched;   /* internal: a PKT_IN/DROP already paired with a send */
+  size_t ret_pos; /* CALL: events recorded before it returned (raw, then cooked index) */
 };
 
 struct lab_host {

@@ -204,6 +204,7 @@ static long call_end(struct lab_run *r, size_t idx, long ret, const char *fmt, .
   va_end(ap);
   struct lab_ev *e = &r->raw[idx];
   e->t_end = lab_now(r);
+  e->ret_pos = r->nraw;
   e->ret = ret;
   e->err = err;
   e->text = xstrdup(buf);
@@ -608,9 +609,16 @@ static void cook(struct lab_run *r)
       }
     }
   }
-  /* Display list in time order (raw order is time order). */
+  /* Display list in time order (raw order is time order). newpos maps a raw
+   * index to the cooked index of the first event kept at or after it. */
+  size_t *newpos = calloc(r->nraw + 1, sizeof(size_t));
+  if (!newpos) {
+    perror("ustcp lab");
+    exit(1);
+  }
   for (size_t i = 0; i < r->nraw; i++) {
     struct lab_ev *e = &r->raw[i];
+    newpos[i] = r->nev;
     if (e->kind == LAB_PKT) {
       if (e->old_state == USTCP_TR_PKT_OUT) {
         push_ev(r, e);
@@ -626,8 +634,15 @@ static void cook(struct lab_run *r)
     }
     push_ev(r, e);
   }
-  for (size_t i = 0; i < r->nev; i++)
-    r->ev[i].old_state = r->ev[i].kind == LAB_STATE ? r->ev[i].old_state : 0;
+  newpos[r->nraw] = r->nev;
+  for (size_t i = 0; i < r->nev; i++) {
+    struct lab_ev *e = &r->ev[i];
+    if (e->kind != LAB_STATE)
+      e->old_state = 0;
+    if (e->kind == LAB_CALL)
+      e->ret_pos = newpos[e->ret_pos <= r->nraw ? e->ret_pos : r->nraw];
+  }
+  free(newpos);
   /* The raw copies now belong to r->ev (pointers were copied). */
   for (size_t i = 0; i < r->nraw; i++) {
     struct lab_ev *e = &r->raw[i];

@@ -188,14 +188,15 @@ static struct tl_item *build_items(const struct lab_run *r, size_t *out_n)
     const struct lab_ev *e = &r->ev[i];
     if (e->kind == LAB_CALL) {
       /* A call that blocked shows where it started and where it returned. */
+      /* It returns after the last event recorded while it ran. */
       if (e->t_end > e->t)
-        v[n++] = (struct tl_item){e->t, 2 * i, e, 0};
-      v[n++] = (struct tl_item){e->t_end, 2 * i + 1, e, 1};
+        v[n++] = (struct tl_item){e->t, 4 * i, e, 0};
+      v[n++] = (struct tl_item){e->t_end, e->ret_pos > i ? 4 * e->ret_pos - 1 : 4 * i + 2, e, 1};
       continue;
     }
-    v[n++] = (struct tl_item){e->t, 2 * i, e, 0};
+    v[n++] = (struct tl_item){e->t, 4 * i, e, 0};
     if (e->kind == LAB_PKT && e->fate != LAB_UNKNOWN)
-      v[n++] = (struct tl_item){e->t_end, 2 * i + 1, e, 1};
+      v[n++] = (struct tl_item){e->t_end, 4 * i + 1, e, 1};
   }
   qsort(v, n, sizeof(*v), item_cmp);
   *out_n = n;

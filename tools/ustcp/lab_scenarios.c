@@ -97,6 +97,7 @@ static void accept_overflow_run(struct lab_run *r)
 {
   uint16_t p1, p2, p3, p4;
   int lfd = lab_listener(r, SV, LAB_PORT, 1);
+  lab_nonblock(r, SV, lfd);
   lab_watch(r, SV, lfd);
   nb_connect(r, &p1);
   lab_run_to(r, MS(100));
@@ -111,10 +112,11 @@ static void accept_overflow_run(struct lab_run *r)
   lab_run_to(r, SEC(4));
   r->mark[0] = lab_now(r);
   lab_accept(r, SV, lfd);
+  lab_accept(r, SV, lfd);
   lab_run_to(r, SEC(12));
   r->mark[1] = lab_now(r);
   int got3 = -1;
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < 2; i++) {
     int a = lab_accept(r, SV, lfd);
     if (a >= 0 && lab_port(r, SV, a, true) == p3)
       got3 = a;
@@ -180,6 +182,7 @@ static void synq_run(struct lab_run *r)
 {
   uint16_t p[4];
   int lfd = lab_listener(r, SV, LAB_PORT, 2);
+  lab_nonblock(r, SV, lfd);
   lab_watch(r, SV, lfd);
   lab_partition(r, SV, true);
   for (int i = 0; i < 4; i++) {
@@ -244,6 +247,7 @@ static void cookies_run(struct lab_run *r)
 {
   uint16_t p1, p2, p3;
   int lfd = lab_listener(r, SV, LAB_PORT, 1);
+  lab_nonblock(r, SV, lfd);
   lab_watch(r, SV, lfd);
   lab_partition(r, SV, true);
   nb_connect(r, &p1);
@@ -726,8 +730,9 @@ static void zero_run(struct lab_run *r)
   if (establish(r, &lfd, &cfd, &afd) < 0)
     return;
   lab_linger(r, C, cfd, 1, 0);
+  lab_nonblock(r, C, cfd);
   lab_run_to(r, MS(100));
-  lab_send_n(r, C, cfd, 50000, 'z');
+  r->val[1] = lab_send_n(r, C, cfd, 50000, 'z');
   r->mark[0] = lab_now(r);
   lab_close(r, C, cfd);
   lab_run_to(r, MS(300));
@@ -755,10 +760,13 @@ static bool zero_verdict(struct lab_run *r, char *why, size_t n)
         e->seg.rseq + e->seg.plen - 1 > sent)
       sent = e->seg.rseq + e->seg.plen - 1;
   }
-  if (sent >= 50000)
-    FAIL("all 50000 bytes were sent: nothing queued was discarded");
-  if (lab_count(r, C, c, 0, 0, cl->t + 1, NEVER))
-    FAIL("the client sent more after its RST");
+  if (r->val[1] <= 0)
+    FAIL("send() queued nothing");
+  if (sent >= (uint32_t)r->val[1])
+    FAIL("all %ld bytes send() took went out: nothing queued was discarded", r->val[1]);
+  /* Only RSTs may follow: the peer's ACKs still in flight find no socket. */
+  if (lab_count(r, C, c, 0, US_TCP_RST, cl->t + 1, NEVER))
+    FAIL("the client sent something other than RST after its RST");
   if (lab_state_at(r, C, USTCP_TCP_TIME_WAIT, 0))
     FAIL("the client entered TIME_WAIT");
   bool reset = false;
@@ -766,9 +774,9 @@ static bool zero_verdict(struct lab_run *r, char *why, size_t n)
     reset |= failed_with(lab_call(r, SV, "recv", i), ECONNRESET);
   if (!reset)
     FAIL("the server's recv() never failed with ECONNRESET");
-  PASS("SO_LINGER {1, 0}: close() sent RST at once with %u of 50000 bytes sent (the rest "
-       "discarded), no FIN, no TIME_WAIT; the server got ECONNRESET",
-       sent);
+  PASS("SO_LINGER {1, 0}: close() sent RST at once with %u of the %ld bytes send() took on the "
+       "wire (the rest discarded), no FIN, no TIME_WAIT; the server got ECONNRESET",
+       sent, r->val[1]);
 }
 
 /*
@@ -941,8 +949,9 @@ static bool tw_verdict(struct lab_run *r, char *why, size_t n)
   int fins = 0;
   for (size_t i = 0; i < r->nev; i++) {
     const struct lab_ev *e = &r->ev[i];
+    /* TIME_WAIT may count the segment it absorbs as a drop. */
     if (e->kind == LAB_PKT && e->host == SV && e->seg.conn == c && (e->seg.flags & US_TCP_FIN) &&
-        e->fate == LAB_ARRIVED) {
+        (e->fate == LAB_ARRIVED || e->fate == LAB_DROPPED)) {
       fins++;
       last_fin = e;
     }
