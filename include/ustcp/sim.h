@@ -38,7 +38,8 @@ USTCP_API struct ustcp_sim *ustcp_sim_create(uint64_t seed);
 USTCP_API void ustcp_sim_destroy(struct ustcp_sim *sim);
 
 /* Add a host with address "A.B.C.D" (cfg may be NULL for defaults; its
- * addr/link/seed fields are filled by the sim). Returns host id >= 0 or -1. */
+ * addr/link/seed fields are filled by the sim). Returns host id >= 0 or -1
+ * (bad address, address already taken, bad cfg). */
 USTCP_API int ustcp_sim_add_host(struct ustcp_sim *sim, const char *name, const char *addr,
                                  const struct ustcp_config *cfg);
 /* A router forwards by longest-prefix match over its links' routes. */

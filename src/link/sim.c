@@ -817,6 +817,9 @@ int ustcp_sim_add_host(struct ustcp_sim *sim, const char *name, const char *addr
   uint32_t a;
   if (!sim || parse_addr(addr, &a) || a == 0)
     return -1;
+  for (int i = 0; i < sim->nhosts; i++)
+    if (sim->hosts[i]->addr == a)
+      return -1; /* one address, one host: routes are by address */
   if (grow((void **)&sim->hosts, &sim->cap_hosts, sim->nhosts + 1, sizeof(*sim->hosts)))
     return -1;
   struct ustcp_config c;

@@ -697,6 +697,7 @@ static void test_bad_args(void)
   T_EQ(ustcp_sim_link(sim, a, a, NULL, NULL), -1);
   T_EQ(ustcp_sim_link(sim, a, 5, NULL, NULL), -1);
   int b = ustcp_sim_add_host(sim, "b", "192.0.2.2", NULL);
+  T_EQ(ustcp_sim_add_host(sim, "b2", "192.0.2.2", NULL), -1); /* address taken */
   struct ustcp_link_params bad = {.loss = 1.5};
   T_EQ(ustcp_sim_link(sim, a, b, &bad, NULL), -1);
   bad = (struct ustcp_link_params){.mtu = 40};
