@@ -313,9 +313,9 @@ static void bench_conns(struct bench_ctx *c)
   enum { NSIZES = 3 };
   struct figure mem[NSIZES], rss[NSIZES], hot[NSIZES], spread[NSIZES], setup[NSIZES];
   struct figure scale;
-  double hot_by_run[NSIZES][MAX_RUNS];
-  int hot_ok[NSIZES][MAX_RUNS];
-  memset(hot_ok, 0, sizeof(hot_ok));
+  double rt_by_run[2][NSIZES][MAX_RUNS];
+  int rt_ok[NSIZES][MAX_RUNS];
+  memset(rt_ok, 0, sizeof(rt_ok));
   header(c, "conns: N idle established connections; per socket = delta / (2N): both ends count");
   for (int k = 0; k < NSIZES; k++) {
     char nl[16], nm[48];
@@ -361,8 +361,9 @@ static void bench_conns(struct bench_ctx *c)
       fig_add(&spread[k], 0, &r, BENCH_CONNS_SPREAD);
       fig_add(&setup[k], 0, &r, BENCH_CONNS_SETUP);
       if (!r.err && r.nv > BENCH_CONNS_SPREAD) {
-        hot_by_run[k][i] = r.v[BENCH_CONNS_SPREAD];
-        hot_ok[k][i] = 1;
+        rt_by_run[0][k][i] = r.v[BENCH_CONNS_HOT];
+        rt_by_run[1][k][i] = r.v[BENCH_CONNS_SPREAD];
+        rt_ok[k][i] = 1;
       }
     }
   }
@@ -375,20 +376,23 @@ static void bench_conns(struct bench_ctx *c)
     fig_print(c, &setup[k]);
   }
   /* Round-trip cost at the largest N over that at the smallest, per run
-   * (same process, minutes apart at most). */
-  char a[16], b[16], nm[48];
-  snprintf(nm, sizeof(nm), "conns-rt-%s/%s", n_label(c->o.conns_n[NSIZES - 1], a, sizeof(a)),
-           n_label(c->o.conns_n[0], b, sizeof(b)));
-  fig_init(&scale, nm, "x (spread)", 1, 0);
-  scale.target = "<= 1.2";
-  scale.target_max = 1.2;
-  for (int i = 0; i < c->o.runs; i++)
-    if (hot_ok[0][i] && hot_ok[NSIZES - 1][i] && hot_by_run[0][i] > 0)
-      scale.u[scale.nu++] = hot_by_run[NSIZES - 1][i] / hot_by_run[0][i];
-  if (!c->linux_only) {
-    if (!scale.nu)
-      snprintf(scale.uerr, sizeof(scale.uerr), "no complete run pair");
-    fig_print(c, &scale);
+   * (same invocation), for both kinds of round trip. */
+  for (int kind = 0; kind < 2; kind++) {
+    char a[16], b[16], nm[48];
+    snprintf(nm, sizeof(nm), "conns-rt-%s-%s/%s", kind ? "spread" : "hot",
+             n_label(c->o.conns_n[NSIZES - 1], a, sizeof(a)),
+             n_label(c->o.conns_n[0], b, sizeof(b)));
+    fig_init(&scale, nm, "x", 1, 0);
+    scale.target = "<= 1.2";
+    scale.target_max = 1.2;
+    for (int i = 0; i < c->o.runs; i++)
+      if (rt_ok[0][i] && rt_ok[NSIZES - 1][i] && rt_by_run[kind][0][i] > 0)
+        scale.u[scale.nu++] = rt_by_run[kind][NSIZES - 1][i] / rt_by_run[kind][0][i];
+    if (!c->linux_only) {
+      if (!scale.nu)
+        snprintf(scale.uerr, sizeof(scale.uerr), "no complete run pair");
+      fig_print(c, &scale);
+    }
   }
 }
 
