@@ -3,10 +3,10 @@
  *
  * The parser validates, in this order, every length before it reads a field:
  * the buffer holds a minimal header, version is 4, IHL >= 5 and within the
- * buffer, total length covers the header and fits in the buffer, and the
- * header checksum (RFC 791 3.1, RFC 1071). Options are skipped (hdr_len
- * tells the caller where the payload starts). Fragments parse normally; the
- * IP layer decides to drop them.
+ * buffer, the header checksum (RFC 791 3.1, RFC 1071), and total length
+ * covers the header and fits in the buffer (Linux ip_rcv_core() order). Options are skipped
+ * (hdr_len tells the caller where the payload starts). Fragments parse normally; the IP layer
+ * decides to drop them.
  */
 #include "wire/wire.h"
 
@@ -19,13 +19,15 @@ int us_ipv4_parse(const uint8_t *buf, size_t len, struct us_ipv4_hdr *out)
   size_t hl = (size_t)(buf[0] & 0x0f) * 4;
   if (hl < US_IPV4_HDR_LEN || hl > len)
     return USTCP_STAT_DROP_IP_BAD_HDRLEN;
+  /* Linux: ip_rcv_core() checks the header checksum before the total
+   * length, so a datagram wrong in both counts as a checksum error. */
+  if (us_csum_fold(us_csum_add(0, buf, hl)) != 0)
+    return USTCP_STAT_DROP_IP_CSUM;
   uint16_t tot = us_get16(buf + 2);
   /* A link may pad short frames, so the buffer may be longer than the
    * datagram; the datagram is never longer than the buffer. */
   if (tot < hl || tot > len)
     return USTCP_STAT_DROP_IP_BAD_TOTLEN;
-  if (us_csum_fold(us_csum_add(0, buf, hl)) != 0)
-    return USTCP_STAT_DROP_IP_CSUM;
 
   uint16_t frag = us_get16(buf + 6);
   out->hdr_len = (uint8_t)hl;

@@ -160,6 +160,11 @@ static void malformed(void)
   T_EQ(us_ipv4_parse(b, 40, &o), USTCP_STAT_DROP_IP_BAD_TOTLEN);
   /* Truncated datagram: buffer shorter than total_len. */
   T_EQ(us_ipv4_parse(good, 39, &o), USTCP_STAT_DROP_IP_BAD_TOTLEN);
+  /* Wrong in both total length and checksum: the checksum is checked
+   * first, as Linux's ip_rcv_core() does. */
+  memcpy(b, good, 40);
+  us_put16(b + 2, 41);
+  T_EQ(us_ipv4_parse(b, 40, &o), USTCP_STAT_DROP_IP_CSUM);
 
   /* Header checksum: flip each header bit in turn. */
   int wrong = 0;
@@ -167,10 +172,10 @@ static void malformed(void)
     memcpy(b, good, 40);
     b[bit / 8] ^= (uint8_t)(1u << (bit % 8));
     int r = us_ipv4_parse(b, 40, &o);
-    /* Bits in version/IHL/total length may trip an earlier check first. */
+    /* Bits in version/IHL may trip an earlier check first. */
     if (r == 0)
       wrong++;
-    else if (bit >= 32 && r != USTCP_STAT_DROP_IP_CSUM)
+    else if (bit >= 8 && r != USTCP_STAT_DROP_IP_CSUM)
       wrong++;
   }
   T_EQ(wrong, 0);
