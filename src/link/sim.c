@@ -76,7 +76,7 @@ struct sim_flight {
 };
 struct sim_fifo {
   struct sim_flight *v;
-  uint32_t cap, head, n;
+  uint32_t cap, head, n; /* cap is a power of two */
 };
 
 /* ------------------------------------------------------------- nodes */
@@ -107,7 +107,8 @@ struct sim_node {
 struct sim_dir {
   struct ustcp_link_params p;
   ustcp_time_t busy_until; /* the wire is busy serializing until then */
-  ustcp_time_t *ring;      /* departure times of packets not yet fully sent */
+  ustcp_time_t *ring;      /* departure times of packets not yet fully sent
+                              (ring_cap is a power of two) */
   uint32_t ring_cap, ring_head, ring_n;
   struct sim_fifo fifo;
 };
@@ -302,7 +303,7 @@ static bool params_ok(const struct ustcp_link_params *p)
 static uint32_t queue_len(struct sim_dir *d, ustcp_time_t now)
 {
   while (d->ring_n && d->ring[d->ring_head] <= now) {
-    d->ring_head = (d->ring_head + 1) % d->ring_cap;
+    d->ring_head = (d->ring_head + 1) & (d->ring_cap - 1);
     d->ring_n--;
   }
   return d->ring_n;
@@ -316,13 +317,13 @@ static int queue_push(struct sim_dir *d, ustcp_time_t depart)
     if (!nv)
       return -ENOMEM;
     for (uint32_t i = 0; i < d->ring_n; i++)
-      nv[i] = d->ring[(d->ring_head + i) % d->ring_cap];
+      nv[i] = d->ring[(d->ring_head + i) & (d->ring_cap - 1)];
     free(d->ring);
     d->ring = nv;
     d->ring_cap = ncap;
     d->ring_head = 0;
   }
-  d->ring[(d->ring_head + d->ring_n) % d->ring_cap] = depart;
+  d->ring[(d->ring_head + d->ring_n) & (d->ring_cap - 1)] = depart;
   d->ring_n++;
   return 0;
 }
@@ -335,13 +336,13 @@ static int fifo_push(struct sim_fifo *f, const struct sim_flight *x)
     if (!nv)
       return -ENOMEM;
     for (uint32_t i = 0; i < f->n; i++)
-      nv[i] = f->v[(f->head + i) % f->cap];
+      nv[i] = f->v[(f->head + i) & (f->cap - 1)];
     free(f->v);
     f->v = nv;
     f->cap = ncap;
     f->head = 0;
   }
-  f->v[(f->head + f->n) % f->cap] = *x;
+  f->v[(f->head + f->n) & (f->cap - 1)] = *x;
   f->n++;
   return 0;
 }
@@ -352,7 +353,7 @@ static int schedule_arrival(struct ustcp_sim *sim, int li, int dir, ustcp_time_t
 {
   struct sim_fifo *f = &sim->links[li]->d[dir].fifo;
   struct sim_flight x = {.t = t, .seq = sim->next_seq++, .pkt = sp};
-  if (!f->n || f->v[(f->head + f->n - 1) % f->cap].t <= t) {
+  if (!f->n || f->v[(f->head + f->n - 1) & (f->cap - 1)].t <= t) {
     if (fifo_push(f, &x))
       return -ENOMEM;
     if (f->n == 1) { /* a new head: it needs its heap entry */
@@ -375,7 +376,7 @@ static struct sim_pkt *fifo_take(struct ustcp_sim *sim, int li, int dir)
 {
   struct sim_fifo *f = &sim->links[li]->d[dir].fifo;
   struct sim_pkt *sp = f->v[f->head].pkt;
-  f->head = (f->head + 1) % f->cap;
+  f->head = (f->head + 1) & (f->cap - 1);
   f->n--;
   if (f->n) {
     const struct sim_flight *h = &f->v[f->head];
@@ -767,7 +768,7 @@ void ustcp_sim_destroy(struct ustcp_sim *sim)
     for (int d = 0; d < 2; d++) {
       struct sim_fifo *f = &l->d[d].fifo;
       for (uint32_t k = 0; k < f->n; k++)
-        free(f->v[(f->head + k) % f->cap].pkt);
+        free(f->v[(f->head + k) & (f->cap - 1)].pkt);
       free(f->v);
       free(l->d[d].ring);
     }
