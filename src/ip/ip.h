@@ -64,7 +64,10 @@ struct us_ip {
 void us_tcp_input(struct ustcp_stack *s, const struct us_ipv4_hdr *ip, const uint8_t *seg,
                   size_t len, const uint8_t *dgram, size_t dglen);
 /* An ICMP error (dest unreachable / time exceeded) quoting a TCP segment we
- * sent: `inner` is the quoted IPv4 header + at least 8 bytes of TCP. */
+ * sent: `inner` is the quoted IPv4 header + at least 8 bytes of TCP. It
+ * always points into the received ICMP message just past its 8-byte header,
+ * so for fragmentation needed (type 3 code 4) the next-hop MTU (RFC 1191)
+ * is us_get16(inner - 2). */
 void us_tcp_icmp_error(struct ustcp_stack *s, uint8_t type, uint8_t code, const uint8_t *inner,
                        size_t len);
 
