@@ -137,7 +137,8 @@ struct ustcp_sim {
   int nlinks, cap_links;
 
   struct sim_pkt *free_pkts[PKT_CLASSES];
-  uint8_t icmp_buf[576]; /* a router's ICMP error being built */
+  uint8_t icmp_buf[576];   /* a router's ICMP error being built */
+  uint8_t echo_buf[65536]; /* a router's echo reply being built */
 
   ustcp_trace_fn trace_fn;
   void *trace_user;
@@ -530,6 +531,7 @@ static void router_icmp_error(struct ustcp_sim *sim, struct sim_node *r, uint8_t
       return; /* an error (unreachable, quench, redirect, time, parameter) */
   }
   size_t quote = ih.total_len;
+  /* RFC 1812 4.3.2.3: as much of the datagram as fits in 576 bytes. */
   size_t room = sizeof(sim->icmp_buf) - US_IPV4_HDR_LEN - US_ICMP_HDR_LEN;
   if (quote > room)
     quote = room;
@@ -551,6 +553,41 @@ static void router_icmp_error(struct ustcp_sim *sim, struct sim_node *r, uint8_t
     router_send(sim, r, li, buf, oh.total_len);
 }
 
+/* A datagram for the router itself (RFC 1812 4.3.3.6: a router answers
+ * echo requests); anything else is unreachable, as from a host with no
+ * services: port unreachable for UDP, protocol unreachable otherwise. */
+static void router_local(struct ustcp_sim *sim, struct sim_node *r, const uint8_t *pkt,
+                         const struct us_ipv4_hdr *ih)
+{
+  const uint8_t *body = pkt + ih->hdr_len;
+  size_t blen = ih->total_len - ih->hdr_len;
+  if (ih->proto == US_IPPROTO_ICMP) {
+    struct us_icmp_hdr ic;
+    if (us_icmp_parse(body, blen, &ic) != 0 || ic.type != US_ICMP_ECHO_REQUEST || ih->frag_off ||
+        ih->mf)
+      return;
+    struct us_icmp_hdr rep = ic;
+    rep.type = US_ICMP_ECHO_REPLY;
+    rep.code = 0;
+    us_icmp_emit(&rep, sim->echo_buf + US_IPV4_HDR_LEN);
+    struct us_ipv4_hdr oh = {.tos = ih->tos,
+                             .total_len = (uint16_t)(US_IPV4_HDR_LEN + blen),
+                             .id = (uint16_t)us_rng_u32(&sim->rng),
+                             .ttl = 64,
+                             .proto = US_IPPROTO_ICMP,
+                             .src = r->addr,
+                             .dst = ih->src};
+    us_ipv4_emit(&oh, sim->echo_buf);
+    int li = router_lookup(r, ih->src);
+    if (li >= 0)
+      router_send(sim, r, li, sim->echo_buf, oh.total_len);
+    return;
+  }
+  router_icmp_error(sim, r, US_ICMP_DEST_UNREACH,
+                    ih->proto == US_IPPROTO_UDP ? US_ICMP_PORT_UNREACH : US_ICMP_PROT_UNREACH, 0,
+                    pkt, ih->total_len);
+}
+
 static void router_forward(struct ustcp_sim *sim, struct sim_node *r, struct sim_pkt *sp)
 {
   struct us_ipv4_hdr ih;
@@ -561,6 +598,10 @@ static void router_forward(struct ustcp_sim *sim, struct sim_node *r, struct sim
     return;
   }
   len = ih.total_len;
+  if (r->addr_set && ih.dst == r->addr) {
+    router_local(sim, r, pkt, &ih);
+    return;
+  }
   int li = router_lookup(r, ih.dst);
   if (li < 0) {
     sim->st.no_route++;

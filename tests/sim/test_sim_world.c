@@ -462,6 +462,24 @@ static void test_router(void)
   ustcp_sim_stats(sim, &st);
   T_EQ(st.no_route, 1);
   T_EQ(st.forwarded, 3 * 2 + 2 * 4);
+
+  /* The router answers pings to its own address (a TTL of 64: not
+   * forwarded), and c reaches r1 through r2. */
+  struct rec r_self;
+  rec_init(&r_self, sim, a, b, 56);
+  r_self.dst_be = htonl(0xc0000201u);
+  schedule(&r_self, 2, USTCP_MS(10));
+  T_CHECK(ustcp_sim_run_until_idle(sim, USTCP_TIME_NEVER));
+  T_EQ(r_self.replies, 2);
+  T_EQ(r_self.last_ttl, 64);
+  T_EQ(r_self.rtt[0], USTCP_MS(4));
+  T_EQ(ntohl(r_self.last_from), 0xc0000201u);
+  rec_init(&r_self, sim, c, b, 56);
+  r_self.dst_be = htonl(0xc0000201u);
+  schedule(&r_self, 1, 0);
+  T_CHECK(ustcp_sim_run_until_idle(sim, USTCP_TIME_NEVER));
+  T_EQ(r_self.replies, 1);
+  T_EQ(r_self.last_ttl, 63);
   ustcp_sim_destroy(sim);
 }
 
