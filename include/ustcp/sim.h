@@ -102,9 +102,11 @@ USTCP_API void ustcp_sim_stats(const struct ustcp_sim *sim, struct ustcp_sim_sta
 
 /* A host's address (network byte order), or 0 for a router or a bad id. */
 USTCP_API uint32_t ustcp_sim_host_addr(const struct ustcp_sim *sim, int host);
-/* The source address of the ICMP errors a router sends (time exceeded,
- * unreachable, fragmentation needed). Default: the first address of the /24
- * of the first host linked to it (e.g. 192.0.2.1). Returns 0 or -1. */
+/* A router's own address: the source of the ICMP errors it sends (time
+ * exceeded, unreachable, fragmentation needed); it answers pings to it.
+ * Default: .1 of the /24 of the first host linked to it (e.g. 192.0.2.1),
+ * or the highest free address from .254 down if .1 is taken. Returns 0 or
+ * -1. */
 USTCP_API int ustcp_sim_router_addr(struct ustcp_sim *sim, int router, const char *addr);
 /* Push buffered capture records to their files (they are closed, and so
  * complete, at ustcp_sim_destroy()). */

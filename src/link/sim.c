@@ -853,15 +853,35 @@ static struct sim_node *get_node(const struct ustcp_sim *sim, int id)
   return sim->nodes[id];
 }
 
+/* Whether a node (host or router) already uses address a. */
+static bool addr_used(const struct ustcp_sim *sim, uint32_t a)
+{
+  for (int i = 0; i < sim->nnodes; i++)
+    if (sim->nodes[i]->addr_set && sim->nodes[i]->addr == a)
+      return true;
+  return false;
+}
+
+/* A router's default address in the /24 `net`: .1 (the usual gateway) if
+ * no node has it, else the highest free one from .254 down. */
+static uint32_t free_router_addr(const struct ustcp_sim *sim, uint32_t net)
+{
+  if (!addr_used(sim, net | 1u))
+    return net | 1u;
+  for (uint32_t h = 254; h > 1; h--)
+    if (!addr_used(sim, net | h))
+      return net | h;
+  return net | 1u;
+}
+
 int ustcp_sim_add_host(struct ustcp_sim *sim, const char *name, const char *addr,
                        const struct ustcp_config *cfg)
 {
   uint32_t a;
   if (!sim || parse_addr(addr, &a) || a == 0)
     return -1;
-  for (int i = 0; i < sim->nhosts; i++)
-    if (sim->hosts[i]->addr == a)
-      return -1; /* one address, one host: routes are by address */
+  if (addr_used(sim, a))
+    return -1; /* one address, one node: routes are by address */
   if (grow((void **)&sim->hosts, &sim->cap_hosts, sim->nhosts + 1, sizeof(*sim->hosts)))
     return -1;
   struct ustcp_config c;
@@ -977,7 +997,7 @@ int ustcp_sim_link(struct ustcp_sim *sim, int a, int b, const struct ustcp_link_
       if (add_route(n, peer->addr, 32, id))
         return -1;
       if (!n->addr_set) {
-        n->addr = (peer->addr & 0xffffff00u) | 1u;
+        n->addr = free_router_addr(sim, peer->addr & 0xffffff00u);
         n->addr_set = true;
       }
     }

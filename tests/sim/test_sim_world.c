@@ -728,6 +728,24 @@ static void test_bad_args(void)
   T_EQ(ustcp_sim_route(sim, a, "0.0.0.0/0", l), -1); /* a is not a router */
   T_EQ(ustcp_sim_host_addr(sim, b), htonl(0xc0000202u));
   ustcp_sim_destroy(sim);
+
+  /* A router's default address never takes a host's: with a host at
+   * 192.0.2.1 it picks 192.0.2.254, and traffic to .1 reaches the host. */
+  sim = ustcp_sim_create(1);
+  a = ustcp_sim_add_host(sim, "a", "192.0.2.1", NULL);
+  b = ustcp_sim_add_host(sim, "b", "198.51.100.1", NULL);
+  int r = ustcp_sim_add_router(sim, "r");
+  T_CHECK(ustcp_sim_link(sim, a, r, NULL, NULL) >= 0);
+  T_CHECK(ustcp_sim_link(sim, b, r, NULL, NULL) >= 0);
+  T_EQ(ustcp_sim_add_host(sim, "c", "192.0.2.254", NULL), -1); /* the router's */
+  struct rec rr;
+  rec_init(&rr, sim, b, a, 56);
+  schedule(&rr, 1, 0);
+  T_CHECK(ustcp_sim_run_until_idle(sim, USTCP_TIME_NEVER));
+  T_EQ(rr.replies, 1);
+  T_EQ(rr.last_ttl, 63);
+  T_EQ(ustcp_stat(ustcp_sim_stack(sim, a), USTCP_STAT_ICMP_IN_ECHOS), 1);
+  ustcp_sim_destroy(sim);
 }
 
 int main(void)
