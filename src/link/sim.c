@@ -1035,7 +1035,9 @@ int ustcp_sim_router_addr(struct ustcp_sim *sim, int router, const char *addr)
 {
   struct sim_node *r = get_node(sim, router);
   uint32_t a;
-  if (!r || !r->router || parse_addr(addr, &a))
+  if (!r || !r->router || parse_addr(addr, &a) || a == 0)
+    return -1;
+  if (!(r->addr_set && r->addr == a) && addr_used(sim, a))
     return -1;
   r->addr = a;
   r->addr_set = true;

@@ -738,6 +738,8 @@ static void test_bad_args(void)
   T_CHECK(ustcp_sim_link(sim, a, r, NULL, NULL) >= 0);
   T_CHECK(ustcp_sim_link(sim, b, r, NULL, NULL) >= 0);
   T_EQ(ustcp_sim_add_host(sim, "c", "192.0.2.254", NULL), -1); /* the router's */
+  T_EQ(ustcp_sim_router_addr(sim, r, "198.51.100.1"), -1);     /* b's */
+  T_EQ(ustcp_sim_router_addr(sim, r, "192.0.2.254"), 0);       /* its own */
   struct rec rr;
   rec_init(&rr, sim, b, a, 56);
   schedule(&rr, 1, 0);
