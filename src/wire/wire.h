@@ -99,7 +99,12 @@ struct us_tcp_hdr {
  * pseudo-header checksum over src/dst is checked (DROP_TCP_CSUM). Options:
  * EOL ends the list, NOP is skipped, known options with a wrong fixed
  * length, any option of length 0/1 or running past the header are
- * DROP_TCP_BAD_OPT; unknown options are skipped by their length. */
+ * DROP_TCP_BAD_OPT; unknown options are skipped by their length.
+ * On DROP_TCP_BAD_OPT *out is still complete: header fields plus the options
+ * Linux's tcp_parse_options() would use (it stops at a length 0/1 or
+ * overrunning option and ignores a known option of the wrong length).
+ * Linux never drops a segment for its options, so a caller matching Linux
+ * may go on with the segment. Any other non-zero return: *out unset. */
 int us_tcp_parse(const uint8_t *seg, size_t len, uint32_t src, uint32_t dst, bool verify_csum,
                  struct us_tcp_hdr *out);
 

@@ -284,6 +284,32 @@ static void options_parse(void)
   T_EQ(parse_opts(sp4, sizeof sp4, &o), BAD);
   T_EQ(parse_opts(ts8, sizeof ts8, &o), BAD);
   T_EQ(parse_opts(ts12, sizeof ts12, &o), BAD);
+  /* Even when malformed, the segment is decoded as Linux reads it: header
+   * fields always; a wrong-length known option is ignored and parsing goes
+   * on; a length 0/1 or overrunning option ends the list. */
+  static const uint8_t skip_bad[] = {2, 3, 5, 1, 3, 3, 6, 1, 4, 2, 1, 1, 8, 8, 0, 0, 0, 0, 0, 0};
+  T_EQ(parse_opts(skip_bad, sizeof skip_bad, &o), BAD);
+  T_EQ(o.sport, 1234);
+  T_EQ(o.dport, 80);
+  T_EQ(o.flags, US_TCP_ACK);
+  T_EQ(o.hdr_len, 40);
+  T_CHECK(!o.opt.mss_ok);                /* MSS of length 3: ignored */
+  T_CHECK(o.opt.ws_ok && o.opt.ws == 6); /* read after it */
+  T_CHECK(o.opt.sack_ok);
+  T_CHECK(!o.opt.ts_ok); /* TS of length 8: ignored */
+  static const uint8_t stop0[] = {3, 3, 6, 30, 0, 2, 4, 5, 0xb4};
+  T_EQ(parse_opts(stop0, sizeof stop0, &o), BAD);
+  T_CHECK(o.opt.ws_ok && o.opt.ws == 6);
+  T_CHECK(!o.opt.mss_ok); /* after the length-0 option: not read */
+  static const uint8_t stop_past[] = {2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1};
+  T_EQ(parse_opts(stop_past, sizeof stop_past, &o), BAD);
+  T_CHECK(o.opt.mss_ok && o.opt.mss == 1460 && o.opt.sack_ok);
+  T_CHECK(!o.opt.ts_ok); /* overruns the header: not read */
+  static const uint8_t sack_bad[] = {1, 1, 5, 11, 0, 0, 0, 1, 0, 0, 0, 2, 0, 3, 3, 2};
+  T_EQ(parse_opts(sack_bad, sizeof sack_bad, &o), BAD);
+  T_EQ(o.opt.nsack, 0);
+  T_CHECK(o.opt.ws_ok && o.opt.ws == 2);
+
   /* SACK lengths other than 2 + 8n (n >= 1). */
   for (uint8_t l = 2; l <= 34; l++) {
     uint8_t sk[36] = {1, 1, 5, l};
