@@ -127,6 +127,17 @@ static int on_output(void *user, const uint8_t *pkt, size_t len)
   size_t slen = (size_t)ip.total_len - ip.hdr_len;
   if (us_tcp_parse(seg, slen, ip.src, ip.dst, true, &th) != 0)
     __builtin_trap(); /* the stack sent a malformed or mis-summed segment */
+  /* Segment-level invariants of what Linux sends: RST never carries SYN or
+   * FIN; every segment but a SYN or a RST carries ACK (RFC 9293 3.10.7.4:
+   * once synchronized, ACK is always set); a SYN carries MSS and a window
+   * scale of at most 14 (RFC 7323 2.3). */
+  uint8_t fl = th.flags;
+  if ((fl & US_TCP_RST) && (fl & (US_TCP_SYN | US_TCP_FIN)))
+    __builtin_trap();
+  if (!(fl & (US_TCP_SYN | US_TCP_RST)) && !(fl & US_TCP_ACK))
+    __builtin_trap();
+  if ((fl & US_TCP_SYN) && (!th.opt.mss_ok || (th.opt.ws_ok && th.opt.ws > 14)))
+    __builtin_trap();
   if (F.verbose)
     fprintf(stderr, "  out %u -> %u flags %02x seq %u ack %u win %u len %zu\n", th.sport, th.dport,
             th.flags, th.seq, th.ack, th.win, slen - th.hdr_len);
