@@ -422,8 +422,10 @@ static void link_send(struct ustcp_sim *sim, int li, int dir, const uint8_t *pkt
 
   ustcp_time_t depart = sim->now;
   if (p->bandwidth_bps) {
+    /* Unsent packets are the one on the wire plus those queued behind it;
+     * queue_limit bounds the queued ones (a FIFO with tail drop). */
     uint32_t limit = p->queue_limit ? p->queue_limit : 1000;
-    if (queue_len(d, sim->now) >= limit) {
+    if (queue_len(d, sim->now) > limit) {
       sim->st.tail_dropped++;
       trace_link(sim, from, USTCP_TR_DROP, USTCP_STAT_DROP_LINK_QUEUE_FULL, "link: queue full", pkt,
                  len);
