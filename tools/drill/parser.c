@@ -104,6 +104,7 @@ static bool parse_options(struct dr_lex *lx, struct dr_pkt *p)
       return dr_lex_error(lx, "too many options");
     struct dr_opt *o = &p->opt[p->nopt];
     memset(o, 0, sizeof(*o));
+    int nl = lx->line, nc = lx->col;
     if (!dr_lex_ident(lx, name, sizeof(name)))
       return dr_lex_error(lx, "expected a TCP option");
     dr_lex_skip(lx, false);
@@ -156,6 +157,8 @@ static bool parse_options(struct dr_lex *lx, struct dr_pkt *p)
       if (!o->nsack)
         return dr_lex_error(lx, "SACK option without blocks");
     } else {
+      lx->line = nl;
+      lx->col = nc;
       return dr_lex_error(lx, "unknown TCP option '%s'", name);
     }
     p->nopt++;
@@ -252,6 +255,7 @@ static bool parse_packet(struct dr_lex *lx, struct dr_event *ev)
         return false;
       continue;
     }
+    int wl = lx->line, wc = lx->col;
     if (!dr_lex_ident(lx, w, sizeof(w)))
       return dr_lex_error(lx, "unexpected '%c' in packet", dr_lex_peek(lx));
     dr_lex_skip(lx, false);
@@ -266,6 +270,8 @@ static bool parse_packet(struct dr_lex *lx, struct dr_event *ev)
         return dr_lex_error(lx, "window out of range");
       p->has_win = true;
     } else {
+      lx->line = wl;
+      lx->col = wc;
       return dr_lex_error(lx, "unknown packet field '%s'", w);
     }
   }
@@ -293,11 +299,15 @@ static bool parse_expr(struct dr_lex *lx, int64_t *out, bool nl)
     char name[64];
     int64_t x;
     dr_lex_skip(lx, nl);
+    int sl = lx->line, sc = lx->col;
     if (dr_lex_int(lx, &x)) {
       acc |= x;
     } else if (dr_lex_ident(lx, name, sizeof(name))) {
-      if (!dr_symbol(name, &x))
+      if (!dr_symbol(name, &x)) {
+        lx->line = sl;
+        lx->col = sc;
         return dr_lex_error(lx, "unknown symbol '%s'", name);
+      }
       acc |= x;
     } else {
       return lx->failed ? false : dr_lex_error(lx, "expected a value");
@@ -438,10 +448,14 @@ static bool parse_result(struct dr_lex *lx, struct dr_call *c)
   }
   dr_lex_skip(lx, false);
   char name[32];
+  int el = lx->line, ec = lx->col;
   if (dr_lex_ident(lx, name, sizeof(name))) {
     int64_t e;
-    if (name[0] != 'E' || !dr_symbol(name, &e))
+    if (name[0] != 'E' || !dr_symbol(name, &e)) {
+      lx->line = el;
+      lx->col = ec;
       return dr_lex_error(lx, "unknown errno '%s'", name);
+    }
     if (c->ret != -1)
       return dr_lex_error(lx, "an errno needs the result -1");
     c->err = (int)e;
@@ -512,10 +526,14 @@ static const char *const known_calls[] = {
 static bool parse_option_line(struct dr_lex *lx, struct dr_script *sc)
 {
   char name[64];
+  int ol = lx->line, oc = lx->col;
   if (!dr_lex_ident(lx, name, sizeof(name)))
     return dr_lex_error(lx, "expected an option name after '--'");
-  if (strcmp(name, "tolerance_usecs") != 0)
+  if (strcmp(name, "tolerance_usecs") != 0) {
+    lx->line = ol;
+    lx->col = oc;
     return dr_lex_error(lx, "unsupported option '--%s'", name);
+  }
   if (!dr_lex_accept(lx, "="))
     return dr_lex_error(lx, "expected '=' after --%s", name);
   int64_t v;
