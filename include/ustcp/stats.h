@@ -34,6 +34,8 @@
   X(UDP_NO_PORTS, "UdpNoPorts", "UDP datagrams to a closed port")                                  \
   X(UDP_IN_ERRORS, "UdpInErrors", "UDP datagrams received in error")                               \
   X(UDP_IN_CSUM_ERRORS, "UdpInCsumErrors", "UDP checksum errors")                                  \
+  X(IP_IN_CSUM_ERRORS, "IpExtInCsumErrors", "IPv4 header checksum errors")                         \
+  X(IP_IN_TRUNCATED, "IpExtInTruncatedPkts", "IPv4 datagrams shorter than their length")           \
   /* --- TCP (RFC 4022 / Linux MIB) --- */                                                         \
   X(TCP_ACTIVE_OPENS, "TcpActiveOpens", "connect() started")                                       \
   X(TCP_PASSIVE_OPENS, "TcpPassiveOpens", "SYNs accepted on a listener")                           \

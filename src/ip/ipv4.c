@@ -94,7 +94,14 @@ void us_ip_input(struct ustcp_stack *s, const uint8_t *pkt, size_t len)
   struct us_ipv4_hdr ip;
   int reason = us_ipv4_parse(pkt, len, &ip);
   if (reason) {
-    us_stat_inc(s, USTCP_STAT_IP_IN_HDR_ERRORS);
+    /* Linux ip_rcv_core(): a datagram longer than what arrived is
+     * InTruncatedPkts; a bad checksum is InCsumErrors and InHdrErrors. */
+    if (reason == USTCP_STAT_DROP_IP_BAD_TOTLEN && us_get16(pkt + 2) > len)
+      us_stat_inc(s, USTCP_STAT_IP_IN_TRUNCATED);
+    else
+      us_stat_inc(s, USTCP_STAT_IP_IN_HDR_ERRORS);
+    if (reason == USTCP_STAT_DROP_IP_CSUM)
+      us_stat_inc(s, USTCP_STAT_IP_IN_CSUM_ERRORS);
     us_drop(s, (enum ustcp_stat)reason, pkt, len);
     return;
   }

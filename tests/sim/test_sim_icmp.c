@@ -299,6 +299,12 @@ static void test_ip_drops(void)
   d[10] ^= 0x40;
   ustcp_input(s, d, n);
   T_EQ(ustcp_stat(s, USTCP_STAT_DROP_IP_CSUM), 1);
+  T_EQ(ustcp_stat(s, USTCP_STAT_IP_IN_CSUM_ERRORS), 1);
+  /* Truncated: the header says more than arrived (Linux InTruncatedPkts). */
+  n = udp_dgram(d, PEER, ME, 9, 10, true);
+  ustcp_input(s, d, n - 1);
+  T_EQ(ustcp_stat(s, USTCP_STAT_IP_IN_TRUNCATED), 1);
+  T_EQ(ustcp_stat(s, USTCP_STAT_DROP_IP_BAD_TOTLEN), 1);
   /* Padding after the datagram is ignored (trimmed to total length). */
   n = udp_dgram(d, PEER, ME, 9, 10, true);
   memset(d + n, 0xee, 20);
@@ -306,13 +312,16 @@ static void test_ip_drops(void)
   T_EQ(c.n, 1);
   check_icmp_error(c.pkt[0], c.len[0], 3, 3, d, n, 0x10);
   /* Garbage of every short length: counted, never answered. */
-  uint64_t before = ustcp_stat(s, USTCP_STAT_IP_IN_HDR_ERRORS);
+  uint64_t before =
+      ustcp_stat(s, USTCP_STAT_IP_IN_HDR_ERRORS) + ustcp_stat(s, USTCP_STAT_IP_IN_TRUNCATED);
   for (size_t len = 0; len < 40; len++) {
     for (size_t i = 0; i < len; i++)
       d[i] = (uint8_t)(len * 31 + i * 17);
     ustcp_input(s, d, len);
   }
-  T_EQ(ustcp_stat(s, USTCP_STAT_IP_IN_HDR_ERRORS) - before, 40);
+  T_EQ(ustcp_stat(s, USTCP_STAT_IP_IN_HDR_ERRORS) + ustcp_stat(s, USTCP_STAT_IP_IN_TRUNCATED) -
+           before,
+       40);
   T_EQ(c.n, 1);
   ustcp_stack_destroy(s);
 }
