@@ -77,7 +77,10 @@ USTCP_API int ustcp_sim_at(struct ustcp_sim *sim, ustcp_time_t t, void (*fn)(voi
                            void *user);
 
 /* Capture every packet a host sends and receives, or every packet a link
- * carries (both directions), to a pcap file (LINKTYPE_RAW, virtual time). */
+ * carries (both directions), to a pcap file (LINKTYPE_RAW, virtual time).
+ * A new path replaces the previous capture; path NULL stops capturing (the
+ * file is closed, and complete). Returns 0 or -1 (errno from the C library
+ * when the file cannot be created). */
 USTCP_API int ustcp_sim_pcap_host(struct ustcp_sim *sim, int host, const char *path);
 USTCP_API int ustcp_sim_pcap_link(struct ustcp_sim *sim, int link, const char *path);
 

@@ -1109,8 +1109,13 @@ int ustcp_sim_at(struct ustcp_sim *sim, ustcp_time_t t, void (*fn)(void *user), 
 int ustcp_sim_pcap_host(struct ustcp_sim *sim, int host, const char *path)
 {
   struct sim_node *n = get_node(sim, host);
-  if (!n || n->router || !path)
+  if (!n || n->router)
     return -1;
+  if (!path) {
+    int r = us_pcap_close(n->pcap);
+    n->pcap = NULL;
+    return r ? -1 : 0;
+  }
   struct us_pcap *p = us_pcap_open(path);
   if (!p)
     return -1;
@@ -1121,8 +1126,13 @@ int ustcp_sim_pcap_host(struct ustcp_sim *sim, int host, const char *path)
 
 int ustcp_sim_pcap_link(struct ustcp_sim *sim, int link, const char *path)
 {
-  if (!sim || link < 0 || link >= sim->nlinks || !path)
+  if (!sim || link < 0 || link >= sim->nlinks)
     return -1;
+  if (!path) {
+    int r = us_pcap_close(sim->links[link]->pcap);
+    sim->links[link]->pcap = NULL;
+    return r ? -1 : 0;
+  }
   struct us_pcap *p = us_pcap_open(path);
   if (!p)
     return -1;

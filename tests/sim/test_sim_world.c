@@ -665,6 +665,33 @@ static bool same_file(const char *p1, const char *p2)
   return same;
 }
 
+static void test_pcap_stop(void)
+{
+  struct ustcp_link_params lp = {.latency = USTCP_MS(1)};
+  struct ustcp_sim *sim = pair(1, &lp, &lp);
+  char path[64];
+  snprintf(path, sizeof(path), "sim_stop_%d.pcap", (int)getpid());
+  T_EQ(ustcp_sim_pcap_host(sim, 0, path), 0);
+  struct rec r;
+  rec_init(&r, sim, 0, 1, 56);
+  schedule(&r, 2, USTCP_MS(5));
+  T_CHECK(ustcp_sim_run_until_idle(sim, USTCP_TIME_NEVER));
+  T_EQ(ustcp_sim_pcap_host(sim, 0, NULL), 0); /* closed: complete on disk */
+  schedule(&r, 2, USTCP_MS(5));
+  T_CHECK(ustcp_sim_run_until_idle(sim, USTCP_TIME_NEVER));
+  T_EQ(r.replies, 4);
+  FILE *f = fopen(path, "rb");
+  T_CHECK(f != NULL);
+  if (f) {
+    fseek(f, 0, SEEK_END);
+    /* header + 4 records (2 requests, 2 replies) of 16 + 84 bytes */
+    T_EQ(ftell(f), 24 + 4 * (16 + 84));
+    fclose(f);
+  }
+  unlink(path);
+  ustcp_sim_destroy(sim);
+}
+
 static void test_determinism(void)
 {
   char p1[64], p2[64], p3[64];
@@ -726,6 +753,7 @@ static void test_bad_args(void)
   T_EQ(ustcp_sim_link_set(sim, l, 2, &bad), -1);
   T_EQ(ustcp_sim_link_set(sim, 9, 0, &bad), -1);
   T_EQ(ustcp_sim_pcap_host(sim, a, "/nonexistent-dir/x.pcap"), -1);
+  T_EQ(ustcp_sim_pcap_host(sim, a, NULL), 0);        /* stop: nothing to stop */
   T_EQ(ustcp_sim_route(sim, a, "0.0.0.0/0", l), -1); /* a is not a router */
   T_EQ(ustcp_sim_host_addr(sim, b), htonl(0xc0000202u));
   ustcp_sim_destroy(sim);
@@ -770,6 +798,7 @@ int main(void)
   T_RUN(test_ttl_exceeded_and_frag_needed);
   T_RUN(test_wait);
   T_RUN(test_trace);
+  T_RUN(test_pcap_stop);
   T_RUN(test_determinism);
   T_RUN(test_self);
   T_RUN(test_bad_args);
