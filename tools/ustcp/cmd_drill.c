@@ -124,11 +124,15 @@ int cmd_drill(int argc, char **argv)
   const struct dr_target_ops *ops = &dr_target_ustcp;
   int64_t tol = -1;
   int verbose = 0;
-  int first_file = -1;
+  int nfiles = 0;
+  char **files = calloc((size_t)argc + 1, sizeof(*files));
+  if (!files)
+    return 2;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
       usage(stdout);
+      free(files);
       return 0;
     } else if (!strcmp(a, "-v")) {
       verbose++;
@@ -140,6 +144,7 @@ int cmd_drill(int argc, char **argv)
         ops = &dr_target_linux;
       else {
         fprintf(stderr, "ustcp drill: unknown target '%s' (ustcp or linux)\n", v);
+        free(files);
         return 2;
       }
     } else if (!strcmp(a, "--tolerance_usecs") || !strncmp(a, "--tolerance_usecs=", 18)) {
@@ -148,20 +153,22 @@ int cmd_drill(int argc, char **argv)
       long long x = strtoll(v, &e, 10);
       if (!*v || *e || x < 0) {
         fprintf(stderr, "ustcp drill: bad --tolerance_usecs '%s'\n", v);
+        free(files);
         return 2;
       }
       tol = x;
     } else if (a[0] == '-' && a[1]) {
       fprintf(stderr, "ustcp drill: unknown option '%s'\n", a);
       usage(stderr);
+      free(files);
       return 2;
     } else {
-      first_file = i;
-      break;
+      files[nfiles++] = argv[i]; /* options may come after files too */
     }
   }
-  if (first_file < 0) {
+  if (!nfiles) {
     usage(stderr);
+    free(files);
     return 2;
   }
   bool linux_target = ops == &dr_target_linux;
@@ -170,12 +177,13 @@ int cmd_drill(int argc, char **argv)
   if (linux_target && (geteuid() != 0 || access("/dev/net/tun", R_OK | W_OK) != 0)) {
     fprintf(stderr, "ustcp drill: --target linux needs root (to create a network namespace) and "
                     "/dev/net/tun\n");
+    free(files);
     return 2;
   }
   setvbuf(stdout, NULL, _IOLBF, 0);
   int passed = 0, failed = 0, skipped = 0;
-  for (int i = first_file; i < argc; i++) {
-    const char *path = argv[i];
+  for (int i = 0; i < nfiles; i++) {
+    const char *path = files[i];
     struct dr_script sc;
     char err[512], msg[1024];
     if (dr_parse_file(path, &sc, err, sizeof(err)) != 0) {
@@ -202,6 +210,7 @@ int cmd_drill(int argc, char **argv)
     }
     dr_script_free(&sc);
   }
+  free(files);
   if (skipped)
     printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
   else
