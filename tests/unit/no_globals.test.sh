@@ -9,7 +9,7 @@ lib="$build/libustcp.a"
 so="$build/libustcp.so"
 [ -f "$lib" ] || { echo "missing $lib"; exit 1; }
 # Sanitizer/fuzzer builds add their own counters and guards to .bss/.data.
-if nm "$lib" 2>/dev/null | grep -qE '__(asan|ubsan|sancov)_'; then
+if nm "$lib" 2>/dev/null | grep -qE '__(odr_)?(asan|ubsan|sancov)'; then
   echo "SKIPPED: instrumented build; the plain build runs this check"
   exit 77
 fi
