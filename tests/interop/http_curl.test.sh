@@ -47,6 +47,18 @@ c=$(run_batch "-H Connection:close")
 echo "Connection: close: 100 bodies equal, $c connections"
 [ "$c" -eq 100 ] || fail "close batch used $c connections, want 100"
 
+# Many connections at once: 20 clients in parallel, each fetching 1 MB.
+cpids=()
+for i in $(seq 1 20); do
+  nsx curl -sS --fail --max-time 30 -o "$WORK/par.$i" "$base/f1m.bin" &
+  cpids+=($!)
+done
+for p in "${cpids[@]}"; do wait "$p" || fail "a parallel curl failed"; done
+for i in $(seq 1 20); do
+  cmp -s "$WORK/www/f1m.bin" "$WORK/par.$i" || fail "parallel body $i differs"
+done
+echo "20 parallel connections: bodies equal"
+
 code=$(nsx curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$base/nope.txt")
 [ "$code" = 404 ] || fail "missing file: HTTP $code, want 404"
 for esc in "/../secret.txt" "/sub/../../secret.txt" "/%2e%2e/secret.txt"; do
