@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include "ustcp/socket.h"
 #include "ustcp/ustcp.h"
@@ -41,6 +42,7 @@ WEAK(ustcp_recv);
 WEAK(ustcp_shutdown);
 WEAK(ustcp_close);
 WEAK(ustcp_setsockopt);
+WEAK(ustcp_getsockopt);
 WEAK(ustcp_poll);
 WEAK(ustcp_listen_info);
 WEAK(ustcp_sock_state);
@@ -184,7 +186,10 @@ static void inject_tcp(uint32_t peer, const struct us_tcp_hdr *th, const uint8_t
   ustcp_input(F.s, pkt, 20 + hl + plen);
 }
 
-static void read_opts(struct rd *r, struct us_tcp_opts *o)
+/* Options from the fuzz bytes. With a flow, SACK edges are mostly relative
+ * to the stack's snd_nxt (so they land on data in flight); a block whose
+ * first word has the top bit set is taken as absolute. */
+static void read_opts(struct rd *r, struct us_tcp_opts *o, const struct flow *rel)
 {
   uint8_t m = u8(r);
   o->mss_ok = m & 1;
@@ -201,8 +206,13 @@ static void read_opts(struct rd *r, struct us_tcp_opts *o)
     o->ts_ecr = u32(r);
   }
   for (int i = 0; i < o->nsack; i++) {
-    o->sack[i].left = u32(r);
-    o->sack[i].right = u32(r);
+    uint32_t a = u32(r), b = u32(r);
+    if (rel && !(a & 0x80000000u)) {
+      a = rel->stack_nxt - (a & 0xffff);
+      b = a + (b & 0xffff);
+    }
+    o->sack[i].left = a;
+    o->sack[i].right = b;
   }
 }
 
@@ -222,7 +232,7 @@ static void op_segment(struct rd *r)
   th.ack = f->stack_nxt + (uint32_t)(int32_t)da;
   th.win = u16(r);
   th.urg = 0;
-  read_opts(r, &th.opt);
+  read_opts(r, &th.opt, f);
   size_t plen = u8(r);
   if (plen > r->n)
     plen = r->n;
@@ -243,7 +253,7 @@ static void op_syn(struct rd *r)
   th.flags = US_TCP_SYN;
   th.seq = u32(r);
   th.win = 65535;
-  read_opts(r, &th.opt);
+  read_opts(r, &th.opt, NULL);
   struct flow *f = flow_find(th.dport, peer, pport, true);
   f->peer_isn = th.seq;
   f->stack_ack = th.seq + 1;
@@ -382,12 +392,40 @@ static void op_api(struct rd *r)
     break;
   }
   case 6: {
+    /* Any option from the list, with a fuzzed int value (negative and
+     * huge included) or a fuzzed option length; getsockopt with a short
+     * buffer too. */
+    static const int opts[][2] = {
+        {SOL_SOCKET, SO_KEEPALIVE},      {SOL_SOCKET, SO_RCVBUF},
+        {SOL_SOCKET, SO_SNDBUF},         {SOL_SOCKET, SO_LINGER},
+        {SOL_SOCKET, SO_REUSEADDR},      {SOL_SOCKET, SO_RCVLOWAT},
+        {SOL_SOCKET, SO_RCVTIMEO},       {SOL_SOCKET, SO_SNDTIMEO},
+        {SOL_SOCKET, SO_ERROR},          {SOL_SOCKET, SO_TYPE},
+        {SOL_SOCKET, SO_ACCEPTCONN},     {IPPROTO_TCP, TCP_NODELAY},
+        {IPPROTO_TCP, TCP_MAXSEG},       {IPPROTO_TCP, TCP_KEEPIDLE},
+        {IPPROTO_TCP, TCP_KEEPINTVL},    {IPPROTO_TCP, TCP_KEEPCNT},
+        {IPPROTO_TCP, TCP_USER_TIMEOUT}, {IPPROTO_TCP, TCP_LINGER2},
+        {IPPROTO_TCP, TCP_DEFER_ACCEPT}, {IPPROTO_TCP, TCP_QUICKACK},
+        {IPPROTO_TCP, TCP_CORK},         {IPPROTO_TCP, TCP_INFO},
+        {IPPROTO_TCP, TCP_SYNCNT},       {IPPROTO_TCP, TCP_WINDOW_CLAMP},
+    };
     int fd = pick_fd(r);
-    int one = u8(r) & 1;
-    static const int names[] = {SO_KEEPALIVE, SO_RCVBUF, SO_SNDBUF};
-    int v = (what & 0x30) == 0x30 ? 4096 : one;
-    (void)API(ustcp_setsockopt, F.s, fd, SOL_SOCKET, names[(what >> 4) % 3], &v, sizeof v);
-    (void)API(ustcp_setsockopt, F.s, fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    const int *o = opts[u8(r) % (sizeof opts / sizeof opts[0])];
+    union {
+      int i;
+      struct linger lg;
+      struct timeval tv;
+      uint8_t raw[256];
+    } v;
+    memset(&v, 0, sizeof v);
+    v.i = (int)u32(r);
+    socklen_t len = (what & 0x40) ? (socklen_t)(u8(r) % (sizeof v + 1)) : (socklen_t)sizeof(int);
+    if (o[1] == SO_LINGER && !(what & 0x40))
+      len = sizeof(struct linger);
+    if (what & 0x80)
+      (void)API(ustcp_getsockopt, F.s, fd, o[0], o[1], &v, &len);
+    else
+      (void)API(ustcp_setsockopt, F.s, fd, o[0], o[1], &v, len);
     break;
   }
   case 7:
