@@ -107,6 +107,7 @@ struct dr_event {
   enum dr_ev_kind kind;
   int line, col;
   struct dr_time t;
+  bool untimed;       /* a shell/python event written without a time */
   bool blocking;      /* "t1...t2 call": call starts at t1, returns at t2 */
   struct dr_time end; /* return time of a blocking call */
   struct dr_pkt pkt;
@@ -203,6 +204,9 @@ struct dr_target_ops {
   int (*call_wait)(struct dr_run *r, int64_t deadline, struct dr_callres *res, int64_t *t);
   /* Run a shell command (backtick event). Returns its exit status. */
   int (*shell)(struct dr_run *r, const char *cmd);
+  /* Make "now" script time 0 again (after untimed leading commands, which
+   * may take real time); NULL if time cannot have moved. */
+  void (*zero)(struct dr_run *r);
   /* struct tcp_info of fd as "tcpi_name = value" lines; 0 or -errno. */
   int (*tcp_info)(struct dr_run *r, int fd, char *out, size_t cap);
 };

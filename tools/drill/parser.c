@@ -573,6 +573,7 @@ static bool parse_event(struct dr_lex *lx, struct dr_script *sc)
     }
   } else {
     ev->t.kind = DR_T_REL; /* untimed shell/python events: +0 */
+    ev->untimed = true;
   }
   dr_lex_skip(lx, false);
   if (dr_lex_accept(lx, "`"))

@@ -504,8 +504,16 @@ int dr_run_script(struct dr_script *sc, const struct dr_target_ops *ops, int64_t
       fail(r, NULL, "cannot start the %s target", ops->name);
   }
   int64_t base = 0; /* what relative times are relative to */
+  bool leading = true;
   for (int i = 0; i < sc->nev && !r->failed; i++) {
     struct dr_event *ev = &sc->ev[i];
+    /* untimed commands before the first timed event (defaults.sh) do not
+     * count: script time 0 starts after them */
+    if (leading && !ev->untimed) {
+      leading = false;
+      if (i > 0 && ops->zero)
+        ops->zero(r);
+    }
     struct window w = window_of(&ev->t, base);
     /* a pending blocking call must have returned before anything that
      * comes after its return time, and before the next call */

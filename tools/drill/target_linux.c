@@ -395,6 +395,14 @@ static void lx_wait_until(struct dr_run *r, int64_t t)
     ;
 }
 
+static void lx_zero(struct dr_run *r)
+{
+  struct lx *L = r->tgt;
+  pthread_mutex_lock(&L->mu);
+  L->t0 = mono_ns();
+  pthread_mutex_unlock(&L->mu);
+}
+
 static int lx_shell(struct dr_run *r, const char *cmd)
 {
   struct lx *L = r->tgt;
@@ -531,5 +539,6 @@ const struct dr_target_ops dr_target_linux = {
     .call_start = lx_call_start,
     .call_wait = lx_call_wait,
     .shell = lx_shell,
+    .zero = lx_zero,
     .tcp_info = lx_tcp_info,
 };
