@@ -89,6 +89,7 @@ struct lab_ev {
   char *text; /* CALL: "close(4)"; TIMER/NOTE: the text */
   /* QUEUE */
   unsigned q_acc, q_syn, q_backlog;
+  bool key;       /* the verdict rests on this event (highlighted) */
   bool matched;   /* internal: a PKT_IN/DROP already paired with a send */
   size_t ret_pos; /* CALL: events recorded before it returned (raw, then cooked index) */
 };
@@ -209,6 +210,10 @@ uint16_t lab_conn_port(const struct lab_run *r, int conn);
 unsigned lab_max_syn(const struct lab_run *r);
 unsigned lab_max_acc(const struct lab_run *r);
 uint64_t lab_stat(const struct lab_run *r, int h, enum ustcp_stat id);
+/* Mark an event the verdict rests on (highlighted in text and SVG); returns e. */
+const struct lab_ev *lab_key(const struct lab_ev *e);
+/* "c1 client:42764 -> server:8080, c2 ..." for the connections seen. */
+void lab_conn_legend(const struct lab_run *r, char *buf, size_t n);
 
 /* ---- lab_render.c ---- */
 

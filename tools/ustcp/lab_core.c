@@ -820,3 +820,38 @@ uint64_t lab_stat(const struct lab_run *r, int h, enum ustcp_stat id)
 {
   return ustcp_stat(r->host[h].s, id);
 }
+
+const struct lab_ev *lab_key(const struct lab_ev *e)
+{
+  if (e)
+    ((struct lab_ev *)e)->key = true; /* the cooked list is the run's own */
+  return e;
+}
+
+void lab_conn_legend(const struct lab_run *r, char *buf, size_t n)
+{
+  size_t k = 0;
+  buf[0] = 0;
+  for (int c = 1; c <= r->nconns; c++) {
+    for (size_t i = 0; i < r->nev; i++) {
+      const struct lab_ev *e = &r->ev[i];
+      if (e->kind != LAB_PKT || !e->seg.tcp || e->seg.conn != c)
+        continue;
+      /* Named from the side that opened it (the first SYN), else as seen. */
+      int from = e->host, to = e->peer;
+      uint16_t fp = e->seg.sport, tp = e->seg.dport;
+      if ((e->seg.flags & (US_TCP_SYN | US_TCP_ACK)) == (US_TCP_SYN | US_TCP_ACK)) {
+        from = e->peer;
+        to = e->host;
+        fp = e->seg.dport;
+        tp = e->seg.sport;
+      }
+      int w =
+          snprintf(buf + k, n - k, "%sc%d %s:%u -> %s:%u", k ? ", " : "", c,
+                   from >= 0 ? r->host[from].name : "?", fp, to >= 0 ? r->host[to].name : "?", tp);
+      if (w > 0 && (size_t)w < n - k)
+        k += (size_t)w;
+      break;
+    }
+  }
+}

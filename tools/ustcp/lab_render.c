@@ -286,7 +286,11 @@ void lab_print_text(const struct lab_run *r, FILE *f)
     fprintf(f, "%s%s %s%s", i ? ", " : "", r->host[i].name, r->host[i].addr_str,
             i == r->dut ? " (host under test)" : "");
   fprintf(f, "; link %u ms each way; seed %llu\n", sc->latency_ms, (unsigned long long)sc->seed);
-  fprintf(f, "   sequence numbers are relative to each direction's ISN; c<N> = connection N\n\n");
+  char legend[512];
+  lab_conn_legend(r, legend, sizeof(legend));
+  fprintf(f, "   connections: %s\n", legend[0] ? legend : "none");
+  fprintf(f,
+          "   seq/ack are relative to each direction's ISN; * marks what the verdict rests on\n\n");
   fprintf(f, "   %-12s %-8s %s\n", "time (s)", "host", "event");
   size_t n;
   struct tl_item *v = build_items(r, &n);
@@ -304,7 +308,7 @@ void lab_print_text(const struct lab_run *r, FILE *f)
     const char *indent = h == LAB_SERVER ? "                      " : "";
     if (v[i].e->kind == LAB_PKT || v[i].e->kind == LAB_RECV || v[i].e->kind == LAB_DROP)
       indent = "";
-    fprintf(f, "   %-12s %-8s %s%s\n", tb, host_name(r, h), indent, line);
+    fprintf(f, " %c %-12s %-8s %s%s\n", v[i].e->key ? '*' : ' ', tb, host_name(r, h), indent, line);
   }
   free(v);
   fprintf(f, "\nSPEC: %s\n", sc->spec);
@@ -372,8 +376,8 @@ void lab_print_json(const struct lab_run *r, FILE *f)
   fprintf(f, "],\n \"events\": [");
   for (size_t i = 0; i < r->nev; i++) {
     const struct lab_ev *e = &r->ev[i];
-    fprintf(f, "%s\n  {\"t\": %.9f, \"kind\": \"%s\", \"host\": ", i ? "," : "", e->t / 1e9,
-            kind_name(e->kind));
+    fprintf(f, "%s\n  {\"t\": %.9f, \"kind\": \"%s\",%s \"host\": ", i ? "," : "", e->t / 1e9,
+            kind_name(e->kind), e->key ? " \"key\": true," : "");
     json_str(f, host_name(r, e->host));
     switch (e->kind) {
     case LAB_PKT:
@@ -431,8 +435,8 @@ void lab_print_json(const struct lab_run *r, FILE *f)
 
 /* ------------------------------------------------------------------- SVG */
 
-#define SVG_W 1400
-#define SVG_TOP 150
+#define SVG_W 1500
+#define SVG_TOP 190
 #define SVG_ROW 17
 #define SVG_GAP 34 /* a compressed idle gap */
 
@@ -459,11 +463,40 @@ static void xml_text(FILE *f, const char *s)
   }
 }
 
+/* Text wrapped at `width` characters, one <text> per line; returns the y
+ * after the last line. */
+static double svg_wrapped(FILE *f, double x, double y, size_t width, const char *attrs,
+                          const char *prefix, const char *text)
+{
+  char line[512];
+  size_t plen = strlen(prefix);
+  bool first = true;
+  while (*text) {
+    size_t len = strlen(text), cut = len;
+    if (len > width) {
+      cut = width;
+      while (cut > width / 2 && text[cut] != ' ')
+        cut--;
+    }
+    fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" %s>", x, y, attrs);
+    snprintf(line, sizeof(line), "%*s%.*s", first ? 0 : (int)plen, first ? prefix : "", (int)cut,
+             text);
+    xml_text(f, line);
+    fprintf(f, "</text>\n");
+    text += cut;
+    while (*text == ' ')
+      text++;
+    y += 15;
+    first = false;
+  }
+  return y;
+}
+
 static double host_x(const struct lab_run *r, int h)
 {
   if (r->nhosts <= 1)
     return SVG_W / 2.0;
-  double left = 470, right = SVG_W - 470;
+  double left = 560, right = SVG_W - 560;
   if (h < 0)
     h = 0;
   return left + (right - left) * h / (r->nhosts - 1);
@@ -484,10 +517,17 @@ static const char *seg_color(const struct lab_seg *g)
 
 /* Margin text beside host h's line at y. */
 static void margin(FILE *f, const struct lab_run *r, int h, double y, const char *cls,
-                   const char *text)
+                   const char *text, bool key)
 {
   double x = host_x(r, h);
   bool left = h == 0 && r->nhosts > 1;
+  if (key) {
+    double w = 6.7 * (double)strlen(text) + 8;
+    fprintf(f,
+            "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"15\" rx=\"3\" "
+            "fill=\"#fff0a0\"/>\n",
+            left ? x - 14 - w : x + 6, y - 8, w);
+  }
   fprintf(f, "<text class=\"%s\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">", cls,
           left ? x - 10 : x + 10, y + 4, left ? "end" : "start");
   xml_text(f, text);
@@ -539,7 +579,7 @@ int lab_write_svg(const struct lab_run *r, const char *path)
     ys[i] = y;
   }
   double bottom = y + 40;
-  double height = bottom + 90;
+  double height = bottom + 120;
   char buf[512], tb[32];
 
   fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -573,30 +613,12 @@ int lab_write_svg(const struct lab_run *r, const char *path)
   fprintf(f, "</text>\n<text x=\"20\" y=\"46\" font-size=\"12\">");
   xml_text(f, r->sc->title);
   fprintf(f, "</text>\n");
-  {
-    /* SPEC sentence, wrapped at ~170 characters. */
-    const char *s = r->sc->spec;
-    double ly = 66;
-    bool first = true;
-    while (*s) {
-      size_t len = strlen(s), cut = len;
-      if (len > 170) {
-        cut = 170;
-        while (cut > 100 && s[cut] != ' ')
-          cut--;
-      }
-      fprintf(f, "<text x=\"20\" y=\"%.0f\" font-size=\"11.5\" fill=\"#444\">%s", ly,
-              first ? "SPEC: " : "      ");
-      snprintf(buf, sizeof(buf), "%.*s", (int)cut, s);
-      xml_text(f, buf);
-      fprintf(f, "</text>\n");
-      s += cut;
-      while (*s == ' ')
-        s++;
-      ly += 15;
-      first = false;
-    }
-  }
+  double hy =
+      svg_wrapped(f, 20, 66, 180, "font-size=\"11.5\" fill=\"#444\"", "SPEC: ", r->sc->spec);
+  char legend[512];
+  lab_conn_legend(r, legend, sizeof(legend));
+  if (legend[0])
+    svg_wrapped(f, 20, hy + 4, 180, "font-size=\"11\" fill=\"#666\"", "connections: ", legend);
   /* Host columns. */
   for (int h = 0; h < r->nhosts; h++) {
     double x = host_x(r, h);
@@ -672,36 +694,36 @@ int lab_write_svg(const struct lab_run *r, const char *path)
           snprintf(buf + l, sizeof(buf) - l, " (after %s s)", tb);
         }
       }
-      margin(f, r, e->host, ys[i], "call", buf);
+      margin(f, r, e->host, ys[i], "call", buf, e->key && v[i].what == 1);
       break;
     case LAB_STATE:
       state_text(r, e, buf, sizeof(buf));
-      margin(f, r, e->host, ys[i], "state", buf);
+      margin(f, r, e->host, ys[i], "state", buf, e->key);
       break;
     case LAB_QUEUE:
       snprintf(buf, sizeof(buf), "accept queue %u (backlog %u), SYN queue %u", e->q_acc,
                e->q_backlog, e->q_syn);
-      margin(f, r, e->host, ys[i], "queue", buf);
+      margin(f, r, e->host, ys[i], "queue", buf, e->key);
       break;
     case LAB_NOTE:
-      margin(f, r, e->host >= 0 ? e->host : 0, ys[i], "note", e->text ? e->text : "");
+      margin(f, r, e->host >= 0 ? e->host : 0, ys[i], "note", e->text ? e->text : "", e->key);
       break;
     case LAB_TIMER:
       snprintf(buf, sizeof(buf), "timer: %s", e->text ? e->text : "?");
-      margin(f, r, e->host, ys[i], "timer", buf);
+      margin(f, r, e->host, ys[i], "timer", buf, e->key);
       break;
     case LAB_DROP: {
       char lbl[200];
       lab_seg_label(e, r->nconns > 1, false, lbl, sizeof(lbl));
       snprintf(buf, sizeof(buf), "dropped %s: %s", lbl, ustcp_stat_name((enum ustcp_stat)e->stat));
-      margin(f, r, e->peer, ys[i], "drop", buf);
+      margin(f, r, e->peer, ys[i], "drop", buf, e->key);
       break;
     }
     case LAB_RECV: {
       char lbl[200];
       lab_seg_label(e, r->nconns > 1, false, lbl, sizeof(lbl));
       snprintf(buf, sizeof(buf), "received %s", lbl);
-      margin(f, r, e->peer, ys[i], "note", buf);
+      margin(f, r, e->peer, ys[i], "note", buf, e->key);
       break;
     }
     case LAB_PKT:
@@ -733,6 +755,11 @@ int lab_write_svg(const struct lab_run *r, const char *path)
       ey = (y1 + y2) / 2;
     }
     bool data = e->seg.tcp && e->seg.plen > 0;
+    if (e->key)
+      fprintf(f,
+              "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ffd84d\" "
+              "stroke-width=\"10\" stroke-opacity=\"0.7\" stroke-linecap=\"round\"/>\n",
+              x1, y1, ex, ey);
     fprintf(f,
             "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
             "stroke-width=\"%s\"%s",
@@ -763,23 +790,27 @@ int lab_write_svg(const struct lab_run *r, const char *path)
     fprintf(f, "</text>\n");
     if (e->fate == LAB_DROPPED) {
       snprintf(buf, sizeof(buf), "dropped: %s", ustcp_stat_name((enum ustcp_stat)e->stat));
-      margin(f, r, e->peer, y2 + 2, "drop", buf);
+      margin(f, r, e->peer, y2 + 2, "drop", buf, false);
     }
   }
   /* Verdict and legend. */
-  fprintf(f, "<text x=\"20\" y=\"%.0f\" font-size=\"13\" font-weight=\"bold\" fill=\"%s\">%s: ",
-          bottom + 24, r->ok ? "#2ca02c" : "#d62728",
-          r->ok ? "PASS - it did" : "FAIL - it did not");
-  xml_text(f, r->why);
-  fprintf(f, "</text>\n");
+  char attrs[128];
+  snprintf(attrs, sizeof(attrs), "font-size=\"13\" font-weight=\"bold\" fill=\"%s\"",
+           r->ok ? "#2ca02c" : "#d62728");
+  double vy = svg_wrapped(f, 20, bottom + 24, 165, attrs,
+                          r->ok ? "PASS - it did: " : "FAIL - it did not: ", r->why);
   fprintf(f,
           "<text x=\"20\" y=\"%.0f\" font-size=\"10.5\" fill=\"#555\">arrows: "
           "<tspan fill=\"#2ca02c\">SYN</tspan>  <tspan fill=\"#1f77b4\">FIN</tspan>  "
           "<tspan fill=\"#d62728\">RST</tspan>  <tspan fill=\"#333\">other (thick = data)"
-          "</tspan>;  X half way = lost on the link;  X at a host = dropped by that host;  "
-          "orange bar = a blocked call;  seq/ack relative to each side's ISN;  "
-          "letters as tcpdump: S F R P . (ACK)</text>\n",
-          bottom + 46);
+          "</tspan>;  X half way = lost on the link;  X at a host = dropped by that host "
+          "(reason beside it);  orange bar = a blocked call</text>\n",
+          vy + 8);
+  fprintf(f,
+          "<text x=\"20\" y=\"%.0f\" font-size=\"10.5\" fill=\"#555\">seq/ack relative to "
+          "each side's ISN;  letters as tcpdump: S F R P, . = ACK;  margin: calls (bold), state "
+          "changes, queue lengths, timers, notes;  yellow = what the verdict rests on</text>\n",
+          vy + 24);
   fprintf(f, "</svg>\n");
   free(gaps);
   free(ys);

@@ -99,6 +99,7 @@ static void accept_overflow_run(struct lab_run *r)
   int lfd = lab_listener(r, SV, LAB_PORT, 1);
   lab_nonblock(r, SV, lfd);
   lab_watch(r, SV, lfd);
+  lab_note(r, SV, "backlog 1: the accept queue is full at 2; no accept() until 4 s");
   nb_connect(r, &p1);
   lab_run_to(r, MS(100));
   nb_connect(r, &p2);
@@ -111,6 +112,7 @@ static void accept_overflow_run(struct lab_run *r)
   r->val[6] = lab_send(r, C, c3, "hello", 5);
   lab_run_to(r, SEC(4));
   r->mark[0] = lab_now(r);
+  lab_note(r, SV, "accept() twice: room in the accept queue");
   lab_accept(r, SV, lfd);
   lab_accept(r, SV, lfd);
   lab_run_to(r, SEC(12));
@@ -148,6 +150,9 @@ static bool accept_overflow_verdict(struct lab_run *r, char *why, size_t n)
   }
   if (!dropped)
     FAIL("no ACK of c3 was dropped by the server while its accept queue was full");
+  lab_key(dropped);
+  lab_key(lab_first(r, SV, c3, US_TCP_SYN | US_TCP_ACK, 0, dropped->t, r->mark[0]));
+  lab_key(lab_first(r, C, c4, US_TCP_SYN, US_TCP_ACK, 0, r->mark[0]));
   if (r->val[5] != USTCP_TCP_ESTABLISHED)
     FAIL("the client of c3 was not ESTABLISHED (state %ld)", r->val[5]);
   int synacks = lab_count(r, SV, c3, US_TCP_SYN | US_TCP_ACK, 0, 0, r->mark[0]);
@@ -185,6 +190,7 @@ static void synq_run(struct lab_run *r)
   lab_nonblock(r, SV, lfd);
   lab_watch(r, SV, lfd);
   lab_partition(r, SV, true);
+  lab_note(r, SV, "SYN-ACKs get lost: the requests stay half-open (SYN_RECV)");
   for (int i = 0; i < 4; i++) {
     lab_run_to(r, MS(10 * i));
     nb_connect(r, &p[i]);
@@ -218,6 +224,8 @@ static bool synq_verdict(struct lab_run *r, char *why, size_t n)
   const struct lab_ev *syn4 = lab_first(r, C, c4, US_TCP_SYN, US_TCP_ACK, 0, NEVER);
   if (!syn4 || syn4->fate != LAB_DROPPED)
     FAIL("the 4th SYN was not dropped by the server");
+  lab_key(syn4);
+  lab_key(lab_call(r, SV, "accept", 3));
   if (lab_count(r, SV, c4, 0, 0, 0, r->mark[0]) != 0)
     FAIL("the server answered the 4th SYN (no SYN-ACK or RST may be sent)");
   if (r->val[5] < 1 || r->val[6] < 1 || r->val[7] != 0)
@@ -282,6 +290,7 @@ static bool cookies_verdict(struct lab_run *r, char *why, size_t n)
   const struct lab_ev *sa = lab_first(r, SV, c3, US_TCP_SYN | US_TCP_ACK, 0, r->mark[0], NEVER);
   if (!sa)
     FAIL("the SYN that found the SYN queue full got no SYN-ACK (cookie)");
+  lab_key(sa);
   if (r->val[4] < 1 || r->val[5] < 1)
     FAIL("SyncookiesSent=%ld SyncookiesRecv=%ld, expected >= 1 each", r->val[4], r->val[5]);
   if (r->val[1] != r->val[3])
@@ -309,6 +318,7 @@ static void unread_run(struct lab_run *r)
   lab_send(r, C, cfd, "hello", 5);
   lab_run_to(r, MS(200));
   r->mark[0] = lab_now(r);
+  lab_note(r, SV, "5 bytes received and ACKed, never read");
   lab_close(r, SV, afd);
   lab_run_to(r, MS(300));
   lab_recv(r, C, cfd, 100, 0);
@@ -328,6 +338,9 @@ static bool unread_verdict(struct lab_run *r, char *why, size_t n)
     FAIL("the server sent a FIN");
   if (!(p->seg.flags & US_TCP_ACK) || p->seg.rseq != 1)
     FAIL("the RST is not RST+ACK with seq = SND.NXT (got seq %u)", p->seg.rseq);
+  lab_key(p);
+  lab_key(cl);
+  lab_key(lab_call(r, C, "recv", 0));
   if (!failed_with(lab_call(r, C, "recv", 0), ECONNRESET))
     FAIL("the client's recv() did not fail with ECONNRESET");
   if (lab_stat(r, SV, USTCP_STAT_TCP_ABORT_ON_CLOSE) < 1)
@@ -351,6 +364,7 @@ static void piggy_run(struct lab_run *r)
   r->mark[0] = lab_now(r);
   lab_send_n(r, SV, afd, 100, 'a');
   lab_send_n(r, SV, afd, 100, 'b');
+  lab_note(r, SV, "the 2nd 100 bytes wait (Nagle: the 1st is not ACKed yet)");
   lab_close(r, SV, afd);
   lab_run_to(r, MS(300));
   r->val[1] = lab_recv(r, C, cfd, 1000, 0);
@@ -368,6 +382,8 @@ static bool piggy_verdict(struct lab_run *r, char *why, size_t n)
     FAIL("the server sent no FIN");
   if (fin->seg.plen == 0)
     FAIL("the FIN went out as a bare segment although data was queued");
+  lab_key(fin);
+  lab_key(lab_call(r, SV, "close", 0));
   if (fin->seg.rseq + fin->seg.plen != 201)
     FAIL("the FIN did not ride on the last data (it ends at %u, expected 201)",
          fin->seg.rseq + fin->seg.plen);
@@ -415,6 +431,9 @@ static bool barefin_verdict(struct lab_run *r, char *why, size_t n)
     FAIL("the FIN did not go out at close()");
   if (fin->seg.plen != 0)
     FAIL("the FIN carried %u bytes although nothing was queued", fin->seg.plen);
+  lab_key(fin);
+  lab_key(lab_call(r, SV, "close", 0));
+  lab_key(lab_state_at(r, SV, USTCP_TCP_TIME_WAIT, r->mark[0]));
   if (lab_count(r, SV, c, US_TCP_RST, 0, 0, NEVER) || lab_count(r, C, c, US_TCP_RST, 0, 0, NEVER))
     FAIL("a RST was sent");
   if (r->val[1] != 0)
@@ -462,6 +481,9 @@ static bool half_verdict(struct lab_run *r, char *why, size_t n)
     FAIL("shutdown(SHUT_WR) did not send a FIN at once");
   if (fin->seg.rseq + fin->seg.plen != 8)
     FAIL("the FIN did not come after the 7 queued bytes");
+  lab_key(fin);
+  lab_key(lab_call(r, C, "recv", 0));
+  lab_key(lab_call(r, C, "send", 1));
   if (r->val[1] != 0)
     FAIL("the server did not read EOF after the client's FIN");
   if (r->val[2] != 8)
@@ -487,6 +509,7 @@ static void dup_run(struct lab_run *r)
   int b = lab_dup(r, SV, afd);
   lab_run_to(r, MS(100));
   r->mark[0] = lab_now(r);
+  lab_note(r, SV, "fd %d and fd %d share one socket (reference count 2)", afd, b);
   lab_close(r, SV, afd);
   lab_run_to(r, SEC(1));
   lab_send(r, C, cfd, "ping", 4);
@@ -516,6 +539,10 @@ static bool dup_verdict(struct lab_run *r, char *why, size_t n)
   const struct lab_ev *fin = lab_first(r, SV, c, US_TCP_FIN, 0, r->mark[1], NEVER);
   if (!fin || fin->t != r->mark[1])
     FAIL("shutdown(SHUT_WR) with another descriptor open did not send FIN at once");
+  lab_key(fin);
+  lab_key(lab_call(r, SV, "close", 0));
+  lab_key(lab_call(r, SV, "shutdown", 0));
+  lab_key(lab_call(r, SV, "recv", 0));
   if (r->val[2] != 4 || r->val[3] != 0)
     FAIL("the client did not read \"pong\" and EOF");
   PASS("close() of one of two descriptors sent nothing and the other kept working; "
@@ -544,6 +571,7 @@ static void listener_run(struct lab_run *r)
   lab_partition(r, C, false);
   lab_run_to(r, MS(400));
   r->mark[0] = lab_now(r);
+  lab_note(r, SV, "2 connections never accepted + 1 half-open request (its ACK was lost)");
   lab_close(r, SV, lfd);
   r->watch_fd = -1;
   lab_run_to(r, MS(500));
@@ -568,6 +596,7 @@ static bool listener_verdict(struct lab_run *r, char *why, size_t n)
       FAIL("c%d: the server's first segment after close() was not a RST", i);
     if (p->t != r->mark[0])
       FAIL("c%d: the RST was not sent at close()", i);
+    lab_key(p);
     if (lab_count(r, SV, c, US_TCP_FIN, 0, 0, NEVER))
       FAIL("c%d: the server sent a FIN", i);
     if (i < 3 && (!(p->seg.flags & US_TCP_ACK) || p->seg.rseq != 1))
@@ -629,6 +658,9 @@ static bool wait_ack_verdict(struct lab_run *r, char *why, size_t n)
          tstr(ack->t_end, b));
   if (cl->t_end - cl->t < 2 * r->latency)
     FAIL("close() did not block for a round trip");
+  lab_key(cl);
+  lab_key(ack);
+  lab_key(fin);
   PASS("close() with SO_LINGER {1, 5 s} blocked %s s until the ACK of the data and FIN "
        "arrived, then returned 0",
        tstr(cl->t_end - cl->t, a));
@@ -673,6 +705,8 @@ static bool linger_to_verdict(struct lab_run *r, char *why, size_t n)
     FAIL("the FIN was acknowledged before close() returned");
   if (lab_count(r, C, c, 0, 0, cl->t_end, NEVER) < 1)
     FAIL("nothing was retransmitted after close() returned");
+  lab_key(cl);
+  lab_key(lab_first(r, C, c, 0, 0, cl->t_end, NEVER));
   if (r->val[1] != 100 || r->val[2] != 0)
     FAIL("the data and FIN did not arrive once the link healed");
   PASS("close() with SO_LINGER {1, 2 s} and an unanswering peer returned 0 after %s s; the "
@@ -692,6 +726,7 @@ static void cw_run(struct lab_run *r)
     return;
   lab_linger(r, C, cfd, 1, 10);
   lab_run_to(r, MS(100));
+  lab_note(r, SV, "the server application never calls close()");
   lab_close(r, C, cfd);
   lab_run_to(r, SEC(5));
   r->val[1] = lab_sock_state(r, SV, afd);
@@ -715,6 +750,8 @@ static bool cw_verdict(struct lab_run *r, char *why, size_t n)
     FAIL("the server sent a FIN (it must stay in CLOSE_WAIT)");
   if (r->val[1] != USTCP_TCP_CLOSE_WAIT)
     FAIL("the server was not in CLOSE_WAIT at 5 s");
+  lab_key(cl);
+  lab_key(fw2);
   PASS("close() with SO_LINGER {1, 10 s} returned 0 after %s s, when its FIN was ACKed "
        "(FIN_WAIT2), while the peer stayed in CLOSE_WAIT",
        tstr(cl->t_end - cl->t, a));
@@ -770,6 +807,8 @@ static bool zero_verdict(struct lab_run *r, char *why, size_t n)
     FAIL("the client sent something other than RST after its RST");
   if (lab_state_at(r, C, USTCP_TCP_TIME_WAIT, 0))
     FAIL("the client entered TIME_WAIT");
+  lab_key(rst);
+  lab_key(cl);
   bool reset = false;
   for (int i = 0; i < 6; i++)
     reset |= failed_with(lab_call(r, SV, "recv", i), ECONNRESET);
@@ -810,6 +849,8 @@ static bool lunread_verdict(struct lab_run *r, char *why, size_t n)
   const struct lab_ev *p = lab_first(r, SV, c, 0, 0, cl->t, NEVER);
   if (!p || !(p->seg.flags & US_TCP_RST) || p->t != cl->t)
     FAIL("close() did not send RST at once");
+  lab_key(p);
+  lab_key(cl);
   if (lab_count(r, SV, c, US_TCP_FIN, 0, 0, NEVER))
     FAIL("the server sent a FIN");
   if (!failed_with(lab_call(r, C, "recv", 0), ECONNRESET))
@@ -836,6 +877,7 @@ static void orphan_run(struct lab_run *r)
   lab_close(r, SV, afd);
   lab_run_to(r, MS(300));
   r->mark[0] = lab_now(r);
+  lab_note(r, SV, "the server's socket is closed: an orphan in FIN_WAIT2");
   lab_send(r, C, cfd, "late data", 9);
   lab_run_to(r, MS(400));
   lab_recv(r, C, cfd, 100, 0);
@@ -859,6 +901,9 @@ static bool orphan_verdict(struct lab_run *r, char *why, size_t n)
     FAIL("the RST carries ACK (expected RST without ACK)");
   if (rst->seg.seq != data->seg.ack)
     FAIL("the RST's seq is not the data segment's ACK number");
+  lab_key(rst);
+  lab_key(data);
+  lab_key(fw2);
   const struct lab_ev *snd = lab_call(r, C, "send", 1);
   if (!snd || snd->ret >= 0)
     FAIL("the client's next send() did not fail");
@@ -911,6 +956,9 @@ static bool fw2_verdict(struct lab_run *r, char *why, size_t n)
   const struct lab_ev *rst = lab_first(r, SV, c, US_TCP_RST, 0, r->mark[0], NEVER);
   if (!rst)
     FAIL("the client's late FIN was not answered with RST");
+  lab_key(rst);
+  lab_key(fw2);
+  lab_key(gone);
   PASS("the orphan stayed %s s in FIN_WAIT2, was dropped silently, and the client's FIN at "
        "70 s got a RST from no socket",
        tstr(d, a));
@@ -976,6 +1024,10 @@ static bool tw_verdict(struct lab_run *r, char *why, size_t n)
   uint64_t d = end->t - last_fin->t_end;
   if (d < SEC(60) || d > SEC(60) + MS(500))
     FAIL("TIME_WAIT ended %s s after the last FIN, expected 60 s (restarted)", tstr(d, a));
+  lab_key(tw);
+  lab_key(last_fin);
+  lab_key(ack);
+  lab_key(end);
   PASS("the client held TIME_WAIT from %s s; the retransmitted FIN got an ACK and restarted "
        "the timer; TIME_WAIT ended %s s after it",
        tstr(tw->t, b), tstr(d, a));
@@ -1038,6 +1090,10 @@ static bool ka_verdict(struct lab_run *r, char *why, size_t n)
   const struct lab_ev *rst = lab_first(r, SV, c, US_TCP_RST | US_TCP_ACK, 0, probe[3]->t, NEVER);
   if (!rst || rst->t != probe[3]->t + SEC(5))
     FAIL("no RST+ACK 5 s after the 3rd unanswered probe");
+  for (int i = 0; i < np; i++)
+    lab_key(probe[i]);
+  lab_key(rst);
+  lab_key(lab_call(r, SV, "recv", 0));
   if (!failed_with(lab_call(r, SV, "recv", 0), ETIMEDOUT))
     FAIL("recv() after the keepalive timeout did not fail with ETIMEDOUT");
   if (!failed_with(lab_call(r, SV, "send", 0), EPIPE))
