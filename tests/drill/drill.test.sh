@@ -23,7 +23,7 @@ known_reason() { # NAME -> reason, or nothing
 }
 
 # ---- ustcp --------------------------------------------------------------
-out=$("$USTCP" drill --target ustcp "${scripts[@]}" 2>/dev/null)
+out=$("$USTCP" drill --target ustcp "${scripts[@]}" 2>&1)
 status=$?
 echo "$out"
 summary=$(echo "$out" | tail -n 1)
@@ -55,11 +55,11 @@ if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ]; then
   [ $rc = 0 ] && exit 77
   exit $rc
 fi
-out=$("$USTCP" drill --target linux --tolerance_usecs $LINUX_TOLERANCE_US "${scripts[@]}" 2>/dev/null)
+out=$("$USTCP" drill --target linux --tolerance_usecs $LINUX_TOLERANCE_US "${scripts[@]}" 2>&1)
 echo "$out"
 for path in $(echo "$out" | awk '/^FAIL / { sub(/:$/, "", $2); print $2 }'); do
   echo "retrying $path once (real time)"
-  again=$("$USTCP" drill --target linux --tolerance_usecs $LINUX_TOLERANCE_US "$path" 2>/dev/null)
+  again=$("$USTCP" drill --target linux --tolerance_usecs $LINUX_TOLERANCE_US "$path" 2>&1)
   echo "$again"
   if echo "$again" | grep -q '^PASS '; then
     echo "!!! FLAKY on linux: $path failed once, passed on retry"
