@@ -30,7 +30,7 @@ static const struct lab_scenario *find(const char *name)
 
 /* Run one scenario; returns 1 if it passed, 0 if not, -1 on a setup error. */
 static int run_one(const struct lab_scenario *sc, const char *pcap, const char *svg,
-                   const char *txt, bool json, bool summary)
+                   const char *txt, bool json, bool summary, char *line, size_t linelen)
 {
   struct lab_run r;
   if (lab_execute(&r, sc, pcap) != 0) {
@@ -59,6 +59,8 @@ static int run_one(const struct lab_scenario *sc, const char *pcap, const char *
   }
   if (summary && !json)
     lab_print_summary(&r, stdout);
+  if (line)
+    snprintf(line, linelen, "%-4s %-24s %s", r.ok ? "PASS" : "FAIL", sc->name, r.why);
   int ok = r.ok;
   lab_free(&r);
   /* Flush now: under LeakSanitizer the process may end with _exit(). */
@@ -99,7 +101,7 @@ static int cmd_run(int argc, char **argv)
         usage(stderr);
       return 2;
     }
-    int rc = run_one(sc, pcap, svg, NULL, json, false);
+    int rc = run_one(sc, pcap, svg, NULL, json, false, NULL, 0);
     return rc == 1 ? 0 : 1;
   }
   if (pcap || svg) {
@@ -114,7 +116,10 @@ static int cmd_run(int argc, char **argv)
     }
   }
   int passed = 0, failed = 0;
-  for (size_t i = 0; i < lab_nscenarios; i++) {
+  char lines[64][1200];
+  if (json)
+    printf("[\n");
+  for (size_t i = 0; i < lab_nscenarios && i < 64; i++) {
     const struct lab_scenario *sc = &lab_scenarios[i];
     char p[4096], s[4096], t[4096];
     if (out) {
@@ -122,7 +127,11 @@ static int cmd_run(int argc, char **argv)
       snprintf(s, sizeof(s), "%s/%s.svg", out, sc->name);
       snprintf(t, sizeof(t), "%s/%s.txt", out, sc->name);
     }
-    int rc = run_one(sc, out ? p : NULL, out ? s : NULL, out ? t : NULL, json, out != NULL);
+    if (json && i)
+      printf(",\n");
+    snprintf(lines[i], sizeof(lines[i]), "FAIL %-24s could not run", sc->name);
+    int rc = run_one(sc, out ? p : NULL, out ? s : NULL, out ? t : NULL, json, out != NULL,
+                     lines[i], sizeof(lines[i]));
     if (!out && !json)
       printf("\n");
     if (rc == 1)
@@ -130,6 +139,11 @@ static int cmd_run(int argc, char **argv)
     else
       failed++;
   }
+  if (json)
+    printf("]\n");
+  /* Without --out the timelines came first: the summary follows them. */
+  for (size_t i = 0; !out && !json && i < lab_nscenarios && i < 64; i++)
+    printf("%s\n", lines[i]);
   if (!json)
     printf("%d passed, %d failed%s%s\n", passed, failed, out ? "; files in " : "", out ? out : "");
   fflush(stdout);
