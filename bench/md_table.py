@@ -31,9 +31,11 @@ def main():
             if not line.startswith("{"):
                 continue
             try:
-                rows.append(json.loads(line))
+                o = json.loads(line)
             except ValueError:
                 continue
+            if all(k in o for k in ("bench", "unit", "ustcp", "linux")):
+                rows.append(o)  # other shapes (bench tun's) are skipped
     print("| bench | unit | ustcp median [min..max] | Linux median [min..max] | ratio | target |")
     print("|---|---|---|---|---|---|")
     for o in rows:
