@@ -176,7 +176,7 @@ static int item_cmp(const void *a, const void *b)
   return x->seq < y->seq ? -1 : (x->seq > y->seq);
 }
 
-static struct tl_item *build_items(const struct lab_run *r, size_t *out_n)
+static struct tl_item *build_items(const struct lab_run *r, bool svg, size_t *out_n)
 {
   struct tl_item *v = calloc(2 * r->nev + 1, sizeof(*v));
   if (!v) {
@@ -195,7 +195,9 @@ static struct tl_item *build_items(const struct lab_run *r, size_t *out_n)
       continue;
     }
     v[n++] = (struct tl_item){e->t, 4 * i, e, 0};
-    if (e->kind == LAB_PKT && e->fate != LAB_UNKNOWN)
+    /* The link decides a loss when the packet is sent: the text says so on
+     * the send line; the SVG draws the X half way. */
+    if (e->kind == LAB_PKT && e->fate != LAB_UNKNOWN && (svg || e->fate != LAB_LOST))
       v[n++] = (struct tl_item){e->t_end, 4 * i + 1, e, 1};
   }
   qsort(v, n, sizeof(*v), item_cmp);
@@ -225,7 +227,11 @@ static void item_text(const struct lab_run *r, const struct tl_item *it, int *ho
   case LAB_PKT:
     lab_seg_label(e, wc, true, lbl, sizeof(lbl));
     if (it->what == 0) {
-      snprintf(buf, n, "--> %s   [to %s]", lbl, host_name(r, e->peer));
+      if (e->fate == LAB_LOST)
+        snprintf(buf, n, "--X %s   [to %s] LOST on the link%s%s", lbl, host_name(r, e->peer),
+                 e->text ? ": " : "", e->text ? e->text : "");
+      else
+        snprintf(buf, n, "--> %s   [to %s]", lbl, host_name(r, e->peer));
     } else if (e->fate == LAB_ARRIVED) {
       *host = e->peer;
       snprintf(buf, n, "<-- %s", lbl);
@@ -293,7 +299,7 @@ void lab_print_text(const struct lab_run *r, FILE *f)
           "   seq/ack are relative to each direction's ISN; * marks what the verdict rests on\n\n");
   fprintf(f, "   %-12s %-8s %s\n", "time (s)", "host", "event");
   size_t n;
-  struct tl_item *v = build_items(r, &n);
+  struct tl_item *v = build_items(r, false, &n);
   uint64_t prev = 0;
   for (size_t i = 0; i < n; i++) {
     char tb[32], line[512];
@@ -548,7 +554,7 @@ int lab_write_svg(const struct lab_run *r, const char *path)
   if (!f)
     return -1;
   size_t n;
-  struct tl_item *v = build_items(r, &n);
+  struct tl_item *v = build_items(r, true, &n);
   double *ys = calloc(n + 1, sizeof(double));
   if (!ys) {
     perror("ustcp lab");
@@ -777,13 +783,20 @@ int lab_write_svg(const struct lab_run *r, const char *path)
       ang -= 180;
     if (ang < -90)
       ang += 180;
-    double fr = 0.5;
-    double lx = x1 + (ex - x1) * fr;
-    double ly = y1 + (ey - y1) * fr;
+    /* Centred on the arrow; a lost packet's short arrow carries its label
+     * from the sender's end. */
+    const char *anchor = "middle";
+    double lx = (x1 + ex) / 2, ly = (y1 + ey) / 2;
+    if (e->fate == LAB_LOST) {
+      bool rightward = ex > x1;
+      lx = x1 + (rightward ? 12 : -12);
+      ly = y1 + (ey - y1) * 12 / fabs(ex - x1 + 1e-9);
+      anchor = rightward ? "start" : "end";
+    }
     fprintf(f,
-            "<text class=\"lbl\" x=\"%.1f\" y=\"%.1f\" fill=\"%s\" text-anchor=\"middle\" "
+            "<text class=\"lbl\" x=\"%.1f\" y=\"%.1f\" fill=\"%s\" text-anchor=\"%s\" "
             "transform=\"rotate(%.2f %.1f %.1f)\">",
-            lx, ly - 4, col, ang, lx, ly);
+            lx, ly - 4, col, anchor, ang, lx, ly);
     xml_text(f, lbl);
     if (e->fate == LAB_LOST)
       xml_text(f, "  LOST");
