@@ -13,11 +13,13 @@
 
 int us_icmp_parse(const uint8_t *buf, size_t len, struct us_icmp_hdr *out)
 {
-  if (len < US_ICMP_HDR_LEN)
-    return USTCP_STAT_DROP_ICMP_TOO_SHORT;
-  /* RFC 792: the checksum covers the whole ICMP message. */
+  /* RFC 792: the checksum covers the whole ICMP message. Linux icmp_rcv()
+   * validates it before checking the header length, so a short message
+   * with a bad checksum counts as a checksum error. */
   if (us_csum_fold(us_csum_add(0, buf, len)) != 0)
     return USTCP_STAT_DROP_ICMP_CSUM;
+  if (len < US_ICMP_HDR_LEN)
+    return USTCP_STAT_DROP_ICMP_TOO_SHORT;
   out->type = buf[0];
   out->code = buf[1];
   out->csum = us_get16(buf + 2);

@@ -104,8 +104,17 @@ static void malformed(void)
                           .body_len = 8},
                      o;
   us_icmp_emit(&h, buf);
+  /* Shorter than the header: a checksum error first (as Linux's icmp_rcv()
+   * validates the checksum before the length), too short when the short
+   * message sums correctly. */
   for (size_t n = 0; n < 8; n++)
-    T_EQ(us_icmp_parse(buf, n, &o), USTCP_STAT_DROP_ICMP_TOO_SHORT);
+    T_EQ(us_icmp_parse(buf, n, &o), USTCP_STAT_DROP_ICMP_CSUM);
+  uint8_t shortm[4] = {US_ICMP_ECHO_REQUEST, 0, 0, 0};
+  us_put16(shortm + 2, us_csum_fold(us_csum_add(0, shortm, 4)));
+  T_EQ(us_icmp_parse(shortm, 4, &o), USTCP_STAT_DROP_ICMP_TOO_SHORT);
+  uint8_t six[6] = {US_ICMP_ECHO_REQUEST, 0, 0, 0, 0xab, 0xcd};
+  us_put16(six + 2, us_csum_fold(us_csum_add(0, six, 6)));
+  T_EQ(us_icmp_parse(six, 6, &o), USTCP_STAT_DROP_ICMP_TOO_SHORT);
   /* The checksum covers the body: a truncated message fails it. */
   T_EQ(us_icmp_parse(buf, 15, &o), USTCP_STAT_DROP_ICMP_CSUM);
   int missed = 0;
