@@ -3,7 +3,8 @@
 # (the behaviour was shown, judged from its trace), its pcap must decode in
 # tshark with no malformed packet and no bad IP/TCP checksum and hold exactly
 # the packets the host under test sent and received according to --json, and
-# its SVG must be well-formed XML with an arrow per packet.
+# its SVG must be well-formed XML with an arrow per packet; a second run
+# must give the same timeline and pcap (fixed seed).
 #
 # Scenarios listed in tests/lab/KNOWN_FAILURES (name + reason per line; the
 # engine does not do it yet) are reported loudly and not counted as failures,
@@ -93,6 +94,14 @@ for n in $names; do
   "$bin" lab run "$n" --pcap "$out/$n.pcap" --svg "$out/$n.svg" >"$out/$n.txt" 2>"$out/$n.err"
   rc=$?
   "$bin" lab run "$n" --json >"$out/$n.json" 2>/dev/null
+  # A fixed seed: a second run gives the same timeline and the same pcap.
+  "$bin" lab run "$n" --pcap "$out/$n.2.pcap" >"$out/$n.2.txt" 2>/dev/null
+  if ! cmp -s "$out/$n.txt" "$out/$n.2.txt" || ! cmp -s "$out/$n.pcap" "$out/$n.2.pcap"; then
+    echo "FAIL $n: two runs with the same seed differ"
+    diff "$out/$n.txt" "$out/$n.2.txt" | head -5
+    fail=$((fail + 1))
+    continue
+  fi
   leaks=""
   if grep -q "LeakSanitizer" "$out/$n.err"; then
     leaks=$(leak_owner "$out/$n.err")

@@ -139,6 +139,7 @@ struct lab_scenario {
   const char *name;
   const char *title; /* one line for `lab list` */
   const char *spec;  /* the SPEC sentence this shows */
+  const char *look;  /* what to look at in the ladder */
   int dut;           /* LAB_CLIENT or LAB_SERVER */
   uint64_t seed;
   unsigned latency_ms;

@@ -294,6 +294,7 @@ void lab_print_text(const struct lab_run *r, FILE *f)
   fprintf(f, "; link %u ms each way; seed %llu\n", sc->latency_ms, (unsigned long long)sc->seed);
   char legend[512];
   lab_conn_legend(r, legend, sizeof(legend));
+  fprintf(f, "   look at: %s\n", sc->look);
   fprintf(f, "   connections: %s\n", legend[0] ? legend : "none");
   fprintf(f,
           "   seq/ack are relative to each direction's ISN; * marks what the verdict rests on\n\n");
@@ -311,9 +312,8 @@ void lab_print_text(const struct lab_run *r, FILE *f)
     prev = v[i].t;
     item_text(r, &v[i], &h, line, sizeof(line));
     lab_fmt_time(v[i].t, tb, sizeof(tb));
-    const char *indent = h == LAB_SERVER ? "                      " : "";
-    if (v[i].e->kind == LAB_PKT || v[i].e->kind == LAB_RECV || v[i].e->kind == LAB_DROP)
-      indent = "";
+    /* The server's column is indented: the two sides read as a ladder. */
+    const char *indent = h == LAB_SERVER ? "                    " : "";
     fprintf(f, " %c %-12s %-8s %s%s\n", v[i].e->key ? '*' : ' ', tb, host_name(r, h), indent, line);
   }
   free(v);
@@ -442,7 +442,7 @@ void lab_print_json(const struct lab_run *r, FILE *f)
 /* ------------------------------------------------------------------- SVG */
 
 #define SVG_W 1500
-#define SVG_TOP 190
+#define SVG_TOP 225
 #define SVG_ROW 17
 #define SVG_GAP 34 /* a compressed idle gap */
 
@@ -620,7 +620,8 @@ int lab_write_svg(const struct lab_run *r, const char *path)
   xml_text(f, r->sc->title);
   fprintf(f, "</text>\n");
   double hy =
-      svg_wrapped(f, 20, 66, 180, "font-size=\"11.5\" fill=\"#444\"", "SPEC: ", r->sc->spec);
+      svg_wrapped(f, 20, 66, 150, "font-size=\"12\" fill=\"#000\"", "Look at: ", r->sc->look);
+  hy = svg_wrapped(f, 20, hy + 4, 180, "font-size=\"11.5\" fill=\"#444\"", "SPEC: ", r->sc->spec);
   char legend[512];
   lab_conn_legend(r, legend, sizeof(legend));
   if (legend[0])

@@ -1115,77 +1115,115 @@ const struct lab_scenario lab_scenarios[] = {
      "handshake-completing ACK are dropped (ListenOverflows); the connection stays in the SYN "
      "queue while the server retransmits its SYN-ACK and the client believes it is ESTABLISHED; "
      "once accept() makes room the next ACK completes it.",
+     "c3's final ACK dropped at the server (X, DropTcpAcceptqFull) while the client is "
+     "ESTABLISHED; the SYN-ACK retransmissions for c3; c4's SYNs dropped; the accept "
+     "queue stuck at 2 until accept() at 4 s.",
      SV, 1, 5, NULL, accept_overflow_run, accept_overflow_verdict},
     {"syn-queue-overflow", "SYN queue full: new SYNs are dropped silently",
      "SPEC 1.1: the SYN queue admits backlog+1 half-open requests; with it full a new SYN is "
      "dropped silently (no SYN-ACK, no RST; TCPReqQFullDrop and ListenDrops), and the client's "
      "SYN retransmission may succeed later.",
+     "the SYN queue growing to 3 while the SYN-ACKs are lost; the 4th SYN dropped with "
+     "no answer at all (DropTcpSynqFull); the 4th client getting in later by "
+     "retransmitting its SYN.",
      SV, 2, 5, synq_config, synq_run, synq_verdict},
     {"syn-cookies", "syncookies=1: a full SYN queue answers with a SYN cookie",
      "SPEC 1.1 (seed: off by default): with SYN cookies on, a SYN that finds the SYN queue full "
      "is answered with a cookie SYN-ACK, and the connection is made without a SYN-queue entry.",
+     "the 3rd SYN, arriving with the SYN queue full, answered with a SYN-ACK anyway "
+     "(the cookie) while the SYN queue does not grow; the connection accepted.",
      SV, 3, 5, cookies_config, cookies_run, cookies_verdict},
     {"close-unread-rst", "close() with unread data sends RST, not FIN",
      "SPEC 1.2: closing an ESTABLISHED socket with received data still unread discards it and "
      "resets the connection with RST (RST+ACK, seq = SND.NXT), never FIN.",
+     "close() with 5 unread bytes; the server's red RST and no blue FIN; the client's "
+     "recv() failing with ECONNRESET.",
      SV, 4, 5, NULL, unread_run, unread_verdict},
     {"close-fin-piggyback", "close() with data queued: the FIN rides on the last data segment",
      "SPEC 1.2: if data is still queued when close() sends FIN, the FIN rides on the last data "
      "segment (no separate FIN) and Nagle is turned off so everything queued goes out at once.",
+     "the last data segment carrying the FIN ('FP.', len=100) at close(); no separate "
+     "FIN segment.",
      SV, 5, 5, NULL, piggy_run, piggy_verdict},
     {"close-bare-fin", "close() with nothing queued sends a bare FIN",
      "SPEC 1.2: closing with nothing unread and nothing queued sends a bare FIN segment and the "
      "connection finishes with the four-way close (FIN_WAIT1, FIN_WAIT2, TIME_WAIT).",
+     "the blue FIN with len=0 at close(); the four-way close; the server going "
+     "FIN_WAIT1, FIN_WAIT2, TIME_WAIT.",
      SV, 6, 5, NULL, barefin_run, barefin_verdict},
     {"shutdown-half-close", "shutdown(SHUT_WR): half-close, the socket still reads",
      "SPEC 1.2: shutdown(SHUT_WR) sends FIN after queued data and the socket can still read; "
      "sending after it fails with EPIPE.",
+     "the client's FIN right after shutdown(SHUT_WR); the server still answering and "
+     "the client still reading; send() after shutdown failing with EPIPE.",
      C, 7, 5, NULL, half_run, half_verdict},
     {"dup-refcount", "close() only releases a descriptor; shutdown() ignores the refcount",
      "SPEC 1.2: close() closes the socket only when its reference count drops to 0 (dup() "
      "shares it); shutdown() acts on the socket whatever its reference count.",
+     "close() of one of two descriptors: nothing on the wire, the other keeps working; "
+     "shutdown() on a third descriptor sends FIN at once while another is still open.",
      SV, 8, 5, NULL, dup_run, dup_verdict},
     {"close-listener-rst", "close() of a listener resets unaccepted and half-open connections",
      "SPEC 1.2: closing a listening socket aborts every connection accept() never took with "
      "RST (RST+ACK, seq = SND.NXT) and every SYN-queue request with RST (seed), never FIN; no "
      "half-open connection is left dangling.",
+     "close() of the listener: three red RSTs at once (two connections never accepted, "
+     "one half-open request), no FIN; every client's recv() fails with ECONNRESET.",
      SV, 9, 5, NULL, listener_run, listener_verdict},
     {"linger-wait-ack", "SO_LINGER > 0: close() blocks until data and FIN are ACKed",
      "SPEC 1.2: with SO_LINGER on and l_linger > 0, close() sends FIN after the data and blocks "
      "until data and FIN are acknowledged (or l_linger passes).",
+     "the orange bar: close() blocked from sending the FIN until the ACK of the FIN "
+     "arrived one round trip (100 ms) later.",
      C, 10, 50, NULL, wait_ack_run, wait_ack_verdict},
     {"linger-timeout", "SO_LINGER > 0, peer silent: close() returns 0 after l_linger",
      "SPEC 1.2: if l_linger seconds pass before the ACK, close() returns 0 (Linux) and the "
      "connection goes on in the background.",
+     "the client's segments lost on the partitioned link; close() blocked exactly "
+     "l_linger = 2 s and returned 0; the retransmissions going on after it.",
      C, 11, 5, NULL, linger_to_run, linger_to_verdict},
     {"linger-close-wait-peer", "SO_LINGER > 0: close() does not wait for the peer's FIN",
      "SPEC 1.2: SO_LINGER does not wait for the peer's FIN: a peer stuck in CLOSE_WAIT that ACKs "
      "our FIN lets close() return (we are in FIN_WAIT2).",
+     "close() returning as soon as its FIN is ACKed (FIN_WAIT2) while the server stays "
+     "in CLOSE_WAIT and never sends a FIN.",
      C, 12, 5, NULL, cw_run, cw_verdict},
     {"linger-zero-rst", "SO_LINGER {1, 0}: abortive close with RST",
      "SPEC 1.2: with SO_LINGER on and l_linger = 0, close() is abortive: RST at once, queued "
      "data discarded, no FIN, no TIME_WAIT.",
+     "close() sending a red RST at once instead of FIN; the queued data never leaves; "
+     "no TIME_WAIT; the server's recv() failing with ECONNRESET.",
      C, 13, 5, NULL, zero_run, zero_verdict},
     {"linger-unread-rst", "SO_LINGER > 0 with unread data: RST, no waiting",
      "SPEC 1.2: with SO_LINGER > 0 the unread-data check comes first: unread data means RST and "
      "close() does not wait.",
+     "close() with SO_LINGER and 6 unread bytes: a red RST and close() returning at "
+     "once (no orange bar).",
      SV, 14, 5, NULL, lunread_run, lunread_verdict},
     {"keepalive-dead-peer", "keepalive probes find a dead peer and drop the connection",
      "SPEC 1.3: keepalive probes (seq = SND.UNA-1) go out after KEEPIDLE, repeat every KEEPINTVL "
      "while unanswered, and KEEPINTVL after the KEEPCNT-th a RST is sent and the connection "
      "dropped: recv() fails with ETIMEDOUT, later send() with EPIPE.",
+     "the probe at 10 s answered; after the client dies three probes lost 5 s apart, "
+     "then a red RST; recv() failing with ETIMEDOUT, send() with EPIPE.",
      SV, 15, 5, NULL, ka_run, ka_verdict},
     {"orphan-data-rst", "data for an orphan in FIN_WAIT2 is answered with RST",
      "SPEC 1.2: new data arriving for an orphaned socket in FIN_WAIT1/FIN_WAIT2 is answered with "
      "RST (no ACK flag, seq = the segment's ACK number) and the connection is dropped.",
+     "the server's socket closed (an orphan in FIN_WAIT2); the client's 'late data' "
+     "answered with a red RST without ACK ('R').",
      SV, 16, 5, NULL, orphan_run, orphan_verdict},
     {"fin-wait2-timeout", "an orphan in FIN_WAIT2 is dropped after fin_timeout (60 s)",
      "SPEC 1.2: an orphan in FIN_WAIT2 is bounded by fin_timeout (60 s), then dropped silently "
      "with no RST; a later segment from the peer gets a RST from no socket.",
+     "the server in FIN_WAIT2 after close(); nothing sent for 60 s; the connection "
+     "silently gone at 60 s; the client's FIN at 70 s answered with RST.",
      SV, 17, 5, NULL, fw2_run, fw2_verdict},
     {"time-wait", "TIME_WAIT lasts 60 s and re-ACKs a retransmitted FIN",
      "SPEC 1.2/2: the active closer ends in TIME_WAIT for 60 s; a segment arriving there (a "
      "retransmitted FIN) is answered with an ACK and restarts the 60 s timer.",
+     "the client's last ACK lost; the server's retransmitted FIN answered from "
+     "TIME_WAIT; TIME_WAIT ending 60 s after that FIN, not after the first.",
      C, 18, 5, NULL, tw_run, tw_verdict},
 };
 const size_t lab_nscenarios = sizeof(lab_scenarios) / sizeof(lab_scenarios[0]);
