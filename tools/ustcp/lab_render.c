@@ -572,9 +572,9 @@ int lab_write_svg(const struct lab_run *r, const char *path)
   for (size_t i = 0; i < n; i++) {
     uint64_t dt = v[i].t - prev;
     if (dt >= USTCP_SEC(2)) {
-      gaps[ngaps].y = y + 4;
+      gaps[ngaps].y = y + 10; /* clear of the text on the row above */
       gaps[ngaps++].dt = dt;
-      y += SVG_GAP;
+      y += SVG_GAP + 6;
     } else if (dt > 0) {
       /* 1 ms -> +3 px ... 1 s -> +24 px */
       double ms = dt / 1e6;
