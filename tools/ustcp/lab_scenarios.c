@@ -165,6 +165,10 @@ static bool accept_overflow_verdict(struct lab_run *r, char *why, size_t n)
   if (lab_stat(r, SV, USTCP_STAT_LISTEN_OVERFLOWS) < 2)
     FAIL("ListenOverflows = %llu, expected >= 2",
          (unsigned long long)lab_stat(r, SV, USTCP_STAT_LISTEN_OVERFLOWS));
+  if (lab_stat(r, SV, USTCP_STAT_LISTEN_DROPS) < lab_stat(r, SV, USTCP_STAT_LISTEN_OVERFLOWS))
+    FAIL("ListenDrops (%llu) does not count every ListenOverflows drop (%llu)",
+         (unsigned long long)lab_stat(r, SV, USTCP_STAT_LISTEN_DROPS),
+         (unsigned long long)lab_stat(r, SV, USTCP_STAT_LISTEN_OVERFLOWS));
   if (r->val[7] != 5)
     FAIL("after accept() made room c3 was not accepted with its 5 bytes (recv = %ld)", r->val[7]);
   PASS("accept queue held 2 (backlog 1); c3's ACK was dropped (%s) while the client was "
