@@ -141,6 +141,9 @@ struct us_tcb {
   int16_t soft_err;    /* ICMP soft error, reported on timeout (Linux sk_err_soft) */
   uint8_t syn_retries; /* TCP_SYNCNT, 0 = config */
   uint8_t keepcnt;
+  uint8_t tlp; /* RFC 8985: 1 = the RTO slot holds a probe timeout,
+                  2 = a probe is out (until tlp_high is ACKed) */
+  uint32_t tlp_high;
 
   /* RFC 9293 3.3.1 */
   uint32_t iss, snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2, max_sndwnd;
@@ -351,6 +354,10 @@ void us_tcb_timer_set(struct ustcp_stack *s, struct us_tcb *t, enum us_tt k, ust
 void us_tcb_timer_clear(struct ustcp_stack *s, struct us_tcb *t, enum us_tt k);
 void us_tcb_timers_stop(struct ustcp_stack *s, struct us_tcb *t);
 void us_tcp_rearm_rto(struct ustcp_stack *s, struct us_tcb *t);
+/* After new data went out: (re)arm the RTO or the tail loss probe. */
+void us_tcp_set_xmit_timer(struct ustcp_stack *s, struct us_tcb *t);
+/* RFC 8985 7.3: send a loss probe (new data or the last segment). */
+void us_tcp_send_loss_probe(struct ustcp_stack *s, struct us_tcb *t);
 void us_tcp_arm_keepalive(struct ustcp_stack *s, struct us_tcb *t);
 ustcp_time_t us_tcp_rto(const struct us_tcb *t);
 

@@ -347,6 +347,8 @@ static bool rcv_ack(struct ustcp_stack *s, struct us_tcb **tp, struct us_seg *sg
         t->snd_cur = NULL;
     }
     t->snd_una = ack;
+    if (t->tlp == 2 && seq_geq(ack, t->tlp_high))
+      t->tlp = 0; /* RFC 8985 7.4: the probe episode is over */
     rtt_on_ack(s, t, sg, ack);
     t->backoff = 0;
     t->retrans = 0;
@@ -530,9 +532,9 @@ static bool rcv_data(struct ustcp_stack *s, struct us_tcb **tp, struct us_seg *s
     case USTCP_TCP_SYN_RECV:
     case USTCP_TCP_ESTABLISHED:
       us_tcb_set_state(s, t, USTCP_TCP_CLOSE_WAIT);
-      /* Linux tcp_fin(): enter pingpong; the ACK waits for the timer
-       * unless the application answers first. */
-      t->flags |= TF_PINGPONG;
+      /* Linux 6.18 (checked, drill tcp_close_passive_last_ack): the FIN is
+       * ACKed at once; tcp_fin() then enters pingpong (interactive) mode. */
+      t->flags |= TF_PINGPONG | TF_ACK_NOW;
       break;
     case USTCP_TCP_FIN_WAIT1:
       /* Our FIN not yet ACKed (else we would be in FIN_WAIT2). */

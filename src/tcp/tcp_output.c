@@ -151,6 +151,12 @@ static int xmit(struct ustcp_stack *s, struct us_tcb *t, uint32_t seq, uint32_t 
     }
   }
   size_t hl = us_tcp_hdr_len(&h);
+  /* The MSS leaves room for the timestamp only (Linux mss_cache); SACK
+   * blocks on a full data segment are trimmed to fit the MTU. */
+  while (h.opt.nsack && hl + len + US_IPV4_HDR_LEN > s->cfg.mtu) {
+    h.opt.nsack--;
+    hl = us_tcp_hdr_len(&h);
+  }
   uint8_t *buf = us_ip_payload_buf(s);
   us_tcp_emit(&h, buf);
   if (len)
@@ -362,6 +368,38 @@ static void send_retransmits(struct ustcp_stack *s, struct us_tcb *t)
   }
 }
 
+/* RFC 8985 7.3 (Linux tcp_send_loss_probe): one new segment if the
+ * window allows, else the last segment sent again. */
+void us_tcp_send_loss_probe(struct ustcp_stack *s, struct us_tcb *t)
+{
+  us_stat_inc(s, USTCP_STAT_TCP_LOSS_PROBES);
+  uint32_t off = t->snd_nxt - t->snd_una;
+  uint32_t unsent = fin_sent(t) ? 0 : (uint32_t)t->sndq.len - off;
+  uint32_t wnd_end = t->snd_una + t->snd_wnd;
+  if (unsent && seq_geq(wnd_end, t->snd_nxt + (unsent < t->mss ? unsent : t->mss))) {
+    uint32_t len = unsent < t->mss ? unsent : t->mss;
+    uint8_t fl = US_TCP_ACK | (len == unsent ? US_TCP_PSH : 0);
+    xmit(s, t, t->snd_nxt, len, fl);
+    t->snd_nxt += len;
+    t->last_snd_data = s->now;
+    t->tlp_high = t->snd_nxt;
+    return;
+  }
+  uint32_t data_end = t->snd_una + (uint32_t)t->sndq.len;
+  uint32_t end = seq_min(t->snd_nxt, data_end);
+  uint8_t fl = US_TCP_ACK;
+  uint32_t len = end - t->snd_una < t->mss ? end - t->snd_una : t->mss;
+  uint32_t seq = end - len;
+  if (fin_sent(t) && !(t->flags & TF_FIN_ACKED))
+    fl |= US_TCP_FIN;
+  if (len)
+    fl |= US_TCP_PSH;
+  if (!len && !(fl & US_TCP_FIN))
+    return;
+  xmit(s, t, seq, len, fl);
+  us_stat_inc(s, USTCP_STAT_TCP_RETRANS_SEGS);
+}
+
 void us_tcp_retransmit_head(struct ustcp_stack *s, struct us_tcb *t)
 {
   t->rtx_nxt = t->snd_una;
@@ -432,9 +470,8 @@ void us_tcp_output(struct ustcp_stack *s, struct us_tcb *t)
     }
     start_timing(s, t, t->snd_nxt);
     t->snd_nxt += len + ((fl & US_TCP_FIN) ? 1 : 0);
-    if (t->deadline[US_TT_RTO] == USTCP_TIME_NEVER)
-      us_tcb_timer_set(s, t, US_TT_RTO, s->now + us_tcp_rto(t));
     us_tcb_timer_clear(s, t, US_TT_PERSIST);
+    us_tcp_set_xmit_timer(s, t);
     if (fl & US_TCP_FIN)
       break;
   }

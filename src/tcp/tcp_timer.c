@@ -60,15 +60,51 @@ ustcp_time_t us_tcp_rto(const struct us_tcb *t)
   return rto;
 }
 
+/* RFC 8985 7.2 as Linux tcp_schedule_loss_probe(): for SACK peers in the
+ * open state, a probe timeout of 2*SRTT (+200 ms with one segment out,
+ * +2 ms with several), not later than the RTO. */
+static bool schedule_tlp(struct ustcp_stack *s, struct us_tcb *t)
+{
+  if (!(t->flags & TF_SACK_OK) || (t->flags & (TF_IN_RECOVERY | TF_IN_LOSS)) || t->tlp == 2 ||
+      (t->state != USTCP_TCP_ESTABLISHED && t->state != USTCP_TCP_CLOSE_WAIT))
+    return false;
+  ustcp_time_t pto;
+  if (t->srtt_us) {
+    pto = (ustcp_time_t)t->srtt_us * 2000u;
+    pto += (t->snd_nxt - t->snd_una <= t->mss) ? US_TCP_RTO_MIN : USTCP_MS(2);
+  } else {
+    pto = US_TCP_RTO_INIT;
+  }
+  ustcp_time_t rto = us_tcp_rto(t);
+  if (pto > rto)
+    pto = rto;
+  t->tlp = 1;
+  t->deadline[US_TT_RTO] = USTCP_TIME_NEVER;
+  us_tcb_timer_set(s, t, US_TT_RTO, s->now + pto);
+  return true;
+}
+
 /* RFC 6298 (5.1)/(5.3): (re)start the timer when data is outstanding. */
 void us_tcp_rearm_rto(struct ustcp_stack *s, struct us_tcb *t)
 {
   if (t->snd_una == t->snd_nxt) {
     us_tcb_timer_clear(s, t, US_TT_RTO);
+    if (t->tlp == 1)
+      t->tlp = 0;
     return;
   }
-  us_tcb_timer_set(s, t, US_TT_RTO, s->now + us_tcp_rto(t));
   us_tcb_timer_clear(s, t, US_TT_PERSIST);
+  if (schedule_tlp(s, t))
+    return;
+  if (t->tlp == 1)
+    t->tlp = 0;
+  us_tcb_timer_set(s, t, US_TT_RTO, s->now + us_tcp_rto(t));
+}
+
+void us_tcp_set_xmit_timer(struct ustcp_stack *s, struct us_tcb *t)
+{
+  if (t->deadline[US_TT_RTO] == USTCP_TIME_NEVER || t->tlp == 1)
+    us_tcp_rearm_rto(s, t);
 }
 
 void us_tcp_arm_keepalive(struct ustcp_stack *s, struct us_tcb *t)
@@ -141,6 +177,7 @@ static bool timer_rto(struct ustcp_stack *s, struct us_tcb *t)
   t->retrans++;
   if (t->backoff < 31)
     t->backoff++;
+  t->tlp = 0;
   /* RFC 5681 (4): loss window; RFC 6298 (5.5)-(5.7). */
   uint32_t flight = t->snd_nxt - t->snd_una;
   if (!(t->flags & TF_IN_LOSS)) {

@@ -140,7 +140,9 @@ int us_tcp_connect(struct ustcp_stack *s, struct us_tcb *t, uint32_t addr, uint1
   t->ts_offset = us_tcp_ts_offset(s, la, addr);
   t->rcv_wscale = 0;
   us_tcp_init_buffers(s, t);
-  uint32_t mss = (uint32_t)s->cfg.mtu - 40 - (s->cfg.timestamps ? 12 : 0);
+  /* Linux tcp_connect_init(): the SYN's window is rounded to the full
+   * advertised MSS (no timestamp seen yet): 64240 for MSS 1460. */
+  uint32_t mss = (uint32_t)s->cfg.mtu - 40;
   if (t->user_mss && t->user_mss < mss)
     mss = t->user_mss;
   uint32_t space = t->rcv_space;
