@@ -258,7 +258,7 @@ static bool seg_check(struct dr_run *r, const struct dr_event *ev, struct dr_flo
     return true;
   expected_fmt(r, p, exp, sizeof(exp));
   actual_fmt(f, sg, act, sizeof(act));
-  return fail(r, ev, "outbound packet: %s\n    expected: %s\n    actual:   %s", why, exp, act);
+  return fail(r, ev, "outbound packet: %s (expected \"%s\", actual \"%s\")", why, exp, act);
 }
 
 struct window {
