@@ -20,6 +20,7 @@
 #include <limits.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -28,14 +29,17 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/core.h"
 #include "link/pcap.h"
 #include "ustcp/tun.h"
+#include "wire/wire.h"
 
-#define TUN_RXBUF 65536
+#define TUN_RXBUF (65536 + 64) /* a 64 KiB GSO datagram plus its virtio_net_hdr */
+#define TUN_MAXPKT 65535
 #define TUN_TXQ_BYTES (1u << 20) /* tx queue arena */
 #define TUN_TXQ_SLOTS 1024
 
@@ -49,6 +53,7 @@ struct ustcp_tun {
   uint16_t mtu;
   int batch;
   bool created; /* we created the device (it goes away on close unless persist) */
+  bool vnet;    /* IFF_VNET_HDR: a virtio_net_hdr before every datagram */
   struct ustcp_stack *stack;
   uint8_t *rxbuf;
   uint8_t *txbuf; /* arena of queued datagrams */
@@ -151,8 +156,8 @@ struct ustcp_tun *ustcp_tun_open(const char *name, const struct ustcp_tun_opts *
     errf(err, errlen, "tun: device name '%s' is longer than %d characters", name, IFNAMSIZ - 1);
     return NULL;
   }
-  if (o.vnet_hdr) {
-    errf(err, errlen, "tun: IFF_VNET_HDR offloads are not implemented yet");
+  if (o.vnet_hdr < 0 || o.vnet_hdr > 1) {
+    errf(err, errlen, "tun: vnet_hdr must be 0 or 1");
     return NULL;
   }
   if (o.batch < 0 || o.batch > 4096) {
@@ -189,7 +194,7 @@ struct ustcp_tun *ustcp_tun_open(const char *name, const struct ustcp_tun_opts *
   }
   struct ifreq ifr;
   memset(&ifr, 0, sizeof(ifr));
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (o.vnet_hdr ? IFF_VNET_HDR : 0);
   if (name)
     memcpy(ifr.ifr_name, name, strlen(name));
   if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
@@ -207,6 +212,18 @@ struct ustcp_tun *ustcp_tun_open(const char *name, const struct ustcp_tun_opts *
   }
   memcpy(t->name, ifr.ifr_name, IFNAMSIZ);
   t->name[IFNAMSIZ - 1] = 0;
+  if (o.vnet_hdr) {
+    /* Receive offloads: the kernel may hand us datagrams with the checksum
+     * left to us (TUN_F_CSUM) and TCP super-segments up to 64 KiB
+     * (TUN_F_TSO4), as a NIC with LRO/GRO would. We send plain datagrams. */
+    int hs = (int)sizeof(struct virtio_net_hdr);
+    if (ioctl(t->fd, TUNSETVNETHDRSZ, &hs) < 0 ||
+        ioctl(t->fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) < 0) {
+      errf(err, errlen, "tun: enabling offloads on %s: %s", t->name, strerror(errno));
+      goto fail;
+    }
+    t->vnet = true;
+  }
   if (o.persist && ioctl(t->fd, TUNSETPERSIST, 1) < 0) {
     int e = errno;
     errf(err, errlen, "tun: TUNSETPERSIST %s: %s%s", t->name, strerror(e), cap_hint(e));
@@ -291,8 +308,14 @@ static void tx_flush(struct ustcp_tun *t)
   for (uint32_t i = 0; i < t->txn; i++) {
     const uint8_t *p = t->txbuf + t->txslot[i].off;
     size_t len = t->txslot[i].len;
+    /* With IFF_VNET_HDR every datagram carries a zero header: no GSO, the
+     * checksum is complete. */
+    struct virtio_net_hdr vh;
+    memset(&vh, 0, sizeof(vh));
+    struct iovec iov[2] = {{.iov_base = &vh, .iov_len = sizeof(vh)},
+                           {.iov_base = (void *)p, .iov_len = len}};
     for (;;) {
-      ssize_t n = write(t->fd, p, len);
+      ssize_t n = t->vnet ? writev(t->fd, iov, 2) : write(t->fd, p, len);
       if (n >= 0) {
         t->st.tx_packets++;
         t->st.tx_bytes += len;
@@ -319,7 +342,7 @@ static void tx_flush(struct ustcp_tun *t)
 static int tun_output(void *user, const uint8_t *pkt, size_t len)
 {
   struct ustcp_tun *t = user;
-  if (len > TUN_RXBUF) {
+  if (len > TUN_MAXPKT) {
     t->st.tx_dropped++;
     return -EMSGSIZE;
   }
@@ -337,6 +360,34 @@ static int tun_output(void *user, const uint8_t *pkt, size_t len)
 
 static ustcp_time_t tun_link_now(void *user) { return ustcp_tun_now(user); }
 
+/* Strip the virtio_net_hdr and complete a checksum the kernel left to us
+ * (VIRTIO_NET_HDR_F_NEEDS_CSUM: the field holds the pseudo-header sum; the
+ * sum from csum_start to the end, complemented, goes there - what a NIC's
+ * tx checksum offload does). A GSO super-segment is passed up whole: its
+ * IPv4 total length covers it, and TCP takes any in-window segment. */
+static int vnet_rx(struct ustcp_tun *t, uint8_t **pkt, size_t *len)
+{
+  struct virtio_net_hdr vh;
+  if (*len < sizeof(vh)) {
+    t->st.rx_errors++;
+    return -1;
+  }
+  memcpy(&vh, *pkt, sizeof(vh)); /* native byte order (legacy virtio, little-endian hosts) */
+  *pkt += sizeof(vh);
+  *len -= sizeof(vh);
+  if (vh.gso_type != VIRTIO_NET_HDR_GSO_NONE)
+    t->st.rx_gso++;
+  if (vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+    size_t cs = vh.csum_start, co = vh.csum_offset;
+    if (cs + co + 2 > *len) {
+      t->st.rx_errors++;
+      return -1;
+    }
+    us_put16(*pkt + cs + co, us_csum_fold(us_csum_add(0, *pkt + cs, *len - cs)));
+  }
+  return 0;
+}
+
 /* Read up to one batch of datagrams into the stack. Returns the count, or
  * -errno on a device error. */
 static int rx_batch(struct ustcp_tun *t)
@@ -352,11 +403,15 @@ static int rx_batch(struct ustcp_tun *t)
       return n ? n : -errno;
     }
     n++;
+    uint8_t *pkt = t->rxbuf;
+    size_t len = (size_t)r;
+    if (t->vnet && vnet_rx(t, &pkt, &len) < 0)
+      continue;
     t->st.rx_packets++;
-    t->st.rx_bytes += (uint64_t)r;
-    capture(t, t->rxbuf, (size_t)r);
+    t->st.rx_bytes += len;
+    capture(t, pkt, len);
     if (t->stack)
-      ustcp_input(t->stack, t->rxbuf, (size_t)r);
+      ustcp_input(t->stack, pkt, len);
   }
   if (n)
     t->st.rx_batches++;

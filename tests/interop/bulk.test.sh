@@ -33,22 +33,35 @@ echo "ustcp -> kernel: $got bytes, sha256 sent $want, received $have"
 rm -f "$WORK/nc.log"
 check_pcap "$WORK/send.pcap"
 
-# kernel -> ustcp.
+# kernel -> ustcp, plain datagrams and then with IFF_VNET_HDR offloads (the
+# kernel hands over 64 KiB GSO segments with checksums left to the driver).
 head -c "$bytes" /dev/urandom >"$WORK/data"
 want=$(sha256sum <"$WORK/data" | cut -d' ' -f1)
-bg recv "$USTCP" recv --port 5002 "${common[@]}" --pcap "$WORK/recv.pcap"
-recv_pid=$LAST_PID
-wait_log recv "listening on" 10 || fail "ustcp recv did not start"
-nsx timeout 55 nc -N "$UADDR" 5002 <"$WORK/data" || fail "nc -> ustcp recv failed"
-for _ in $(seq 100); do kill -0 "$recv_pid" 2>/dev/null || break; sleep 0.1; done
-wait "$recv_pid"
-rc=$?
+port=5002
+for mode in plain offload; do
+  extra=()
+  [ $mode = offload ] && extra=(--offload)
+  bg "recv-$mode" "$USTCP" recv --port $port "${common[@]}" "${extra[@]}" -v \
+    --pcap "$WORK/recv-$mode.pcap"
+  recv_pid=$LAST_PID
+  wait_log "recv-$mode" "listening on" 10 || fail "ustcp recv did not start"
+  nsx timeout 55 nc -N "$UADDR" $port <"$WORK/data" || fail "nc -> ustcp recv ($mode) failed"
+  for _ in $(seq 100); do kill -0 "$recv_pid" 2>/dev/null || break; sleep 0.1; done
+  wait "$recv_pid"
+  rc=$?
+  log="$WORK/recv-$mode.log"
+  grep -E "^received|tun rx" "$log"
+  [ $rc -eq 0 ] || fail "ustcp recv ($mode) exited $rc"
+  grep -q "received $bytes bytes" "$log" || fail "ustcp recv ($mode) got the wrong byte count"
+  have=$(grep -o 'sha256 [0-9a-f]*' "$log" | cut -d' ' -f2)
+  echo "kernel -> ustcp ($mode): sha256 sent $want, received $have"
+  [ "$want" = "$have" ] || fail "kernel -> ustcp ($mode): SHA-256 differs"
+  if [ $mode = offload ]; then
+    gso=$(grep -o '([0-9]* GSO)' "$log" | tr -dc 0-9)
+    [ "${gso:-0}" -gt 0 ] || fail "offload: no GSO datagrams arrived"
+  fi
+  check_pcap "$WORK/recv-$mode.pcap"
+  port=$((port + 1))
+done
 rm -f "$WORK/data"
-grep received "$WORK/recv.log"
-[ $rc -eq 0 ] || fail "ustcp recv exited $rc"
-grep -q "received $bytes bytes" "$WORK/recv.log" || fail "ustcp recv got the wrong byte count"
-have=$(grep -o 'sha256 [0-9a-f]*' "$WORK/recv.log" | cut -d' ' -f2)
-echo "kernel -> ustcp: sha256 sent $want, received $have"
-[ "$want" = "$have" ] || fail "kernel -> ustcp: SHA-256 differs"
-check_pcap "$WORK/recv.pcap"
 pass

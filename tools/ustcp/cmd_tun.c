@@ -64,6 +64,7 @@ struct common {
   bool seed_set;
   int keepalive[3]; /* idle, intvl, cnt; idle 0 = off */
   int verbose;
+  int offload;    /* IFF_VNET_HDR receive offloads */
   double timeout; /* seconds, for get/send/recv; 0 = none */
 };
 
@@ -119,7 +120,9 @@ static int common_opt(struct common *c, int argc, char **argv, int *i)
       fprintf(stderr, "ustcp %s: --keepalive IDLE,INTVL,CNT (seconds, seconds, probes)\n", c->cmd);
       return -1;
     }
-  } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
+  } else if (!strcmp(a, "--offload"))
+    c->offload = 1;
+  else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
     c->verbose++;
   else
     return 0;
@@ -137,6 +140,7 @@ static const char common_usage[] =
     "  --mtu N             device and stack MTU (default: the device's, 1500)\n"
     "  --keepalive I,N,C   SO_KEEPALIVE with TCP_KEEPIDLE/KEEPINTVL/KEEPCNT\n"
     "  --seed N            stack randomness (default: from getrandom)\n"
+    "  --offload           IFF_VNET_HDR: take checksum-less and 64 KiB GSO datagrams\n"
     "  -v                  log connections\n";
 
 static int env_open(struct env *e, const struct common *c)
@@ -174,6 +178,7 @@ static int env_open(struct env *e, const struct common *c)
   o.mtu = (uint16_t)c->mtu;
   o.pcap = c->pcap;
   o.pcap_limit = c->pcap_limit;
+  o.vnet_hdr = c->offload;
   char err[512];
   e->tun = ustcp_tun_open(c->tun, &o, err, sizeof(err));
   if (!e->tun) {
@@ -228,11 +233,11 @@ static void env_close(struct env *e, const struct common *c, double linger_s)
     struct ustcp_tun_stats st;
     ustcp_tun_stats(e->tun, &st);
     fprintf(stderr,
-            "ustcp %s: tun rx %llu pkts %llu bytes, tx %llu pkts %llu bytes, "
+            "ustcp %s: tun rx %llu pkts %llu bytes (%llu GSO), tx %llu pkts %llu bytes, "
             "%llu dropped\n",
             c->cmd, (unsigned long long)st.rx_packets, (unsigned long long)st.rx_bytes,
-            (unsigned long long)st.tx_packets, (unsigned long long)st.tx_bytes,
-            (unsigned long long)st.tx_dropped);
+            (unsigned long long)st.rx_gso, (unsigned long long)st.tx_packets,
+            (unsigned long long)st.tx_bytes, (unsigned long long)st.tx_dropped);
     for (int i = 0; i < USTCP_STAT_COUNT; i++) {
       uint64_t v = ustcp_stat(e->s, (enum ustcp_stat)i);
       if (v)
