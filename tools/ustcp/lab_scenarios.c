@@ -158,8 +158,25 @@ static bool accept_overflow_verdict(struct lab_run *r, char *why, size_t n)
   if (r->val[5] != USTCP_TCP_ESTABLISHED)
     FAIL("the client of c3 was not ESTABLISHED (state %ld)", r->val[5]);
   int synacks = lab_count(r, SV, c3, US_TCP_SYN | US_TCP_ACK, 0, 0, r->mark[0]);
-  if (synacks < 2)
+  if (synacks < 3)
     FAIL("server sent %d SYN-ACK(s) for c3 before accept(); expected retransmissions", synacks);
+  /* Linux: SYN-ACK retransmissions 1 s and 3 s after the first (backoff). */
+  const struct lab_ev *sa0 = lab_first(r, SV, c3, US_TCP_SYN | US_TCP_ACK, 0, 0, NEVER);
+  const struct lab_ev *sa1 = lab_first(r, SV, c3, US_TCP_SYN | US_TCP_ACK, 0, sa0->t + 1, NEVER);
+  const struct lab_ev *sa2 = lab_first(r, SV, c3, US_TCP_SYN | US_TCP_ACK, 0, sa1->t + 1, NEVER);
+  if (sa1->t - sa0->t != SEC(1) || sa2->t - sa0->t != SEC(3))
+    FAIL("the SYN-ACK was not retransmitted 1 s and 3 s after the first");
+  /* Each retransmission drew an ACK from the client, dropped too. */
+  int drops = 0;
+  for (size_t i = 0; i < r->nev; i++) {
+    const struct lab_ev *e = &r->ev[i];
+    drops += e->kind == LAB_PKT && e->host == C && e->seg.conn == c3 && e->fate == LAB_DROPPED &&
+             e->t > sa1->t && e->t < r->mark[0];
+  }
+  if (drops < 2)
+    FAIL("the client's answers to the SYN-ACK retransmissions were not dropped (%d)", drops);
+  lab_key(sa1);
+  lab_key(sa2);
   if (lab_count(r, SV, c4, US_TCP_SYN | US_TCP_ACK, 0, 0, r->mark[0]) != 0)
     FAIL("server answered c4's SYN while its accept queue was full");
   if (lab_stat(r, SV, USTCP_STAT_LISTEN_OVERFLOWS) < 2)
@@ -393,6 +410,8 @@ static bool piggy_verdict(struct lab_run *r, char *why, size_t n)
   if (fin->seg.rseq + fin->seg.plen != 201)
     FAIL("the FIN did not ride on the last data (it ends at %u, expected 201)",
          fin->seg.rseq + fin->seg.plen);
+  if (fin->t != r->mark[0])
+    FAIL("the queued data and FIN did not go out at once at close() (Nagle not turned off)");
   if (lab_count(r, SV, c, US_TCP_RST, 0, 0, NEVER))
     FAIL("the server sent a RST");
   if (r->val[1] + r->val[2] != 200 || r->val[3] != 0)
@@ -1096,6 +1115,8 @@ static bool ka_verdict(struct lab_run *r, char *why, size_t n)
   const struct lab_ev *rst = lab_first(r, SV, c, US_TCP_RST | US_TCP_ACK, 0, probe[3]->t, NEVER);
   if (!rst || rst->t != probe[3]->t + SEC(5))
     FAIL("no RST+ACK 5 s after the 3rd unanswered probe");
+  if (rst->seg.rseq != 1)
+    FAIL("the RST's seq is not SND.NXT (relative %u)", rst->seg.rseq);
   for (int i = 0; i < np; i++)
     lab_key(probe[i]);
   lab_key(rst);
