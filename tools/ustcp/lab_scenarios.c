@@ -947,6 +947,7 @@ static void fw2_run(struct lab_run *r)
   int lfd, cfd, afd;
   if (establish(r, &lfd, &cfd, &afd) < 0)
     return;
+  lab_close(r, SV, lfd); /* no listener either: the late FIN finds no socket */
   lab_run_to(r, MS(100));
   lab_close(r, SV, afd);
   lab_run_to(r, SEC(70));
@@ -981,7 +982,11 @@ static bool fw2_verdict(struct lab_run *r, char *why, size_t n)
   const struct lab_ev *rst = lab_first(r, SV, c, US_TCP_RST, 0, r->mark[0], NEVER);
   if (!rst)
     FAIL("the client's late FIN was not answered with RST");
+  const struct lab_ev *late = lab_first(r, C, c, US_TCP_FIN, 0, r->mark[0], NEVER);
+  if (!late || late->fate != LAB_DROPPED || late->stat != USTCP_STAT_DROP_TCP_NO_SOCKET)
+    FAIL("the client's late FIN did not find \"no socket\" at the server");
   lab_key(rst);
+  lab_key(late);
   lab_key(fw2);
   lab_key(gone);
   PASS("the orphan stayed %s s in FIN_WAIT2, was dropped silently, and the client's FIN at "
