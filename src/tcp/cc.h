@@ -18,6 +18,6 @@ struct us_cc_ops {
   uint32_t (*ssthresh)(struct us_tcb *t);           /* on loss */
 };
 
-extern const struct us_cc_ops us_cc_newreno;
+const struct us_cc_ops *us_cc_newreno(void);
 
 #endif

@@ -40,9 +40,13 @@ static uint32_t nr_ssthresh(struct us_tcb *t)
   return half > min ? half : min; /* RFC 5681 (4) */
 }
 
-const struct us_cc_ops us_cc_newreno = {
-    .name = "newreno",
-    .init = nr_init,
-    .on_ack = nr_on_ack,
-    .ssthresh = nr_ssthresh,
-};
+const struct us_cc_ops *us_cc_newreno(void)
+{
+  static const struct us_cc_ops ops = {
+      .name = "newreno",
+      .init = nr_init,
+      .on_ack = nr_on_ack,
+      .ssthresh = nr_ssthresh,
+  };
+  return &ops;
+}

@@ -54,7 +54,7 @@ int us_tcp_init(struct ustcp_stack *s)
   us_pool_init(&tc->sack_pool, sizeof(struct us_sackb), 8);
   tc->hash_seed = us_rng_next(&s->rng);
   tc->port_hint = us_rng_u32(&s->rng);
-  tc->cc = &us_cc_newreno;
+  tc->cc = us_cc_newreno();
   return 0;
 }
 
