@@ -88,6 +88,7 @@ struct ustcp_tun_stats {
   uint64_t rx_gso;                 /* vnet_hdr: GSO super-segments received */
   uint64_t rx_errors;              /* vnet_hdr: datagrams with a bad header, dropped */
   uint64_t wakeups;
+  uint64_t dev_errors; /* the device failed (e.g. deleted under us) */
 };
 USTCP_API void ustcp_tun_stats(const struct ustcp_tun *t, struct ustcp_tun_stats *out);
 

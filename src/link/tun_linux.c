@@ -453,6 +453,23 @@ static int wait_fd(struct ustcp_tun *t, ustcp_time_t until)
   return r > 0;
 }
 
+/* The device failed (deleted under us: POLLERR, EBADFD). Do not let a
+ * caller that retries at once spin: sleep until `until` (at most 100 ms)
+ * with timers still running, then report the error. */
+static int dev_error(struct ustcp_tun *t, ustcp_time_t until, int err)
+{
+  t->st.dev_errors++;
+  ustcp_time_t now = mono_now(), cap = now + USTCP_MS(100);
+  if (until > cap)
+    until = cap;
+  if (until > now) {
+    struct timespec ts = {.tv_sec = (time_t)((until - now) / 1000000000ull),
+                          .tv_nsec = (long)((until - now) % 1000000000ull)};
+    nanosleep(&ts, NULL);
+  }
+  return err;
+}
+
 int ustcp_tun_run(struct ustcp_tun *t, int timeout_ms)
 {
   tx_flush(t);
@@ -468,6 +485,8 @@ int ustcp_tun_run(struct ustcp_tun *t, int timeout_ms)
     n = rx_batch(t);
   else if (r < 0)
     n = r;
+  if (n < 0 && n != -EINTR)
+    dev_error(t, until, n);
   run_timers(t);
   tx_flush(t);
   return n;
@@ -490,14 +509,15 @@ static int tun_wait(void *user, struct ustcp_stack *s, ustcp_time_t deadline)
     if (now >= deadline)
       return -ETIMEDOUT;
     int r = wait_fd(t, US_MIN(next, deadline));
+    if (r == -EINTR)
+      return r; /* a signal: let the caller look at its flags */
+    if (r > 0)
+      r = rx_batch(t);
     if (r < 0)
-      return r; /* -EINTR: a signal; the caller reports EINTR */
-    if (r > 0) {
-      int n = rx_batch(t);
-      tx_flush(t);
-      if (n != 0)
-        return n < 0 ? n : 0;
-    }
+      return dev_error(t, US_MIN(next, deadline), r);
+    tx_flush(t);
+    if (r > 0)
+      return 0;
   }
 }
 
