@@ -122,6 +122,12 @@ static void cleanup(void)
   }
 }
 
+static void on_signal(int sig)
+{
+  cleanup(); /* not async-signal-safe, but we exit right after */
+  _exit(128 + sig);
+}
+
 static void setup(void)
 {
   snprintf(peer_ns, sizeof(peer_ns), "ustcp-lab-peer-%d", (int)getpid());
@@ -131,6 +137,8 @@ static void setup(void)
     exit(77);
   }
   atexit(cleanup);
+  signal(SIGTERM, on_signal);
+  signal(SIGINT, on_signal);
   if (sh("ip link add va type veth peer name vb netns %s", peer_ns) ||
       sh("ip addr add 10.0.0.1/24 dev va") || sh("ip link set va up") ||
       sh("ip -n %s addr add 10.0.0.2/24 dev vb", peer_ns) ||
