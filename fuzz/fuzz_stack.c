@@ -19,9 +19,12 @@
  * it expects). Harness state is file-static: this file is not the library.
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/sockios.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/time.h>
 
 #include "ustcp/socket.h"
@@ -43,6 +46,16 @@ WEAK(ustcp_shutdown);
 WEAK(ustcp_close);
 WEAK(ustcp_setsockopt);
 WEAK(ustcp_getsockopt);
+WEAK(ustcp_dup);
+WEAK(ustcp_fcntl);
+WEAK(ustcp_ioctl);
+WEAK(ustcp_getsockname);
+WEAK(ustcp_getpeername);
+WEAK(ustcp_readv);
+WEAK(ustcp_writev);
+WEAK(ustcp_recvmsg);
+WEAK(ustcp_sendmsg);
+WEAK(ustcp_accept4);
 WEAK(ustcp_poll);
 WEAK(ustcp_listen_info);
 WEAK(ustcp_sock_state);
@@ -349,7 +362,7 @@ static void op_api(struct rd *r)
 {
   uint8_t what = u8(r);
   uint8_t buf[4096];
-  switch (what % 10) {
+  switch (what % 16) {
   case 0: {
     struct sockaddr_in sa;
     socklen_t sl = sizeof sa;
@@ -437,6 +450,85 @@ static void op_api(struct rd *r)
     for (int i = 0; i < F.nfds; i++)
       pfd[i] = (struct pollfd){.fd = F.fds[i], .events = POLLIN | POLLOUT};
     (void)API(ustcp_poll, F.s, pfd, (nfds_t)F.nfds, 0);
+    break;
+  }
+  case 10: {
+    int fd = API(ustcp_dup, F.s, pick_fd(r));
+    add_fd(fd);
+    break;
+  }
+  case 11: {
+    int fd = pick_fd(r), v = 0;
+    uint8_t k = u8(r);
+    if (k & 1)
+      (void)API(ustcp_fcntl, F.s, fd, F_SETFL, (k & 2) ? O_NONBLOCK : 0);
+    else
+      (void)API(ustcp_fcntl, F.s, fd, F_GETFL);
+    static const unsigned long reqs[] = {FIONREAD, TIOCOUTQ, SIOCINQ, SIOCOUTQNSD, FIONBIO};
+    v = k >> 7;
+    (void)API(ustcp_ioctl, F.s, fd, reqs[(k >> 2) % 5], &v);
+    break;
+  }
+  case 12: {
+    int fd = pick_fd(r);
+    struct sockaddr_in sa;
+    socklen_t sl = u8(r) % (sizeof sa + 1); /* short buffers truncate */
+    if (what & 0x10)
+      (void)API(ustcp_getsockname, F.s, fd, (struct sockaddr *)&sa, &sl);
+    else
+      (void)API(ustcp_getpeername, F.s, fd, (struct sockaddr *)&sa, &sl);
+    break;
+  }
+  case 13: {
+    int fd = pick_fd(r);
+    struct iovec iov[3];
+    int n = 1 + u8(r) % 3;
+    for (int i = 0; i < n; i++)
+      iov[i] = (struct iovec){.iov_base = buf + i * 1024, .iov_len = (size_t)u8(r) * 4};
+    static const int flags[] = {0,
+                                MSG_DONTWAIT,
+                                MSG_PEEK,
+                                MSG_TRUNC | MSG_DONTWAIT,
+                                MSG_WAITALL,
+                                MSG_NOSIGNAL,
+                                MSG_MORE,
+                                MSG_OOB,
+                                MSG_PEEK | MSG_TRUNC};
+    int fl = flags[u8(r) % (sizeof flags / sizeof flags[0])];
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+    switch ((what >> 4) % 4) {
+    case 0:
+      (void)API(ustcp_readv, F.s, fd, iov, n);
+      break;
+    case 1:
+      (void)API(ustcp_writev, F.s, fd, iov, n);
+      break;
+    case 2:
+      (void)API(ustcp_recvmsg, F.s, fd, &mh, fl);
+      break;
+    default:
+      (void)API(ustcp_sendmsg, F.s, fd, &mh, fl);
+      break;
+    }
+    break;
+  }
+  case 14: {
+    /* Another listener (or a failing bind/listen on any descriptor). */
+    int fd = (what & 0x10) ? pick_fd(r) : API(ustcp_socket, F.s, AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(u16(r))};
+    sa.sin_addr.s_addr = (what & 0x20) ? htonl(US_ADDR) : htonl(INADDR_ANY);
+    (void)API(ustcp_bind, F.s, fd, (struct sockaddr *)&sa, sizeof sa);
+    (void)API(ustcp_listen, F.s, fd, (int)(int8_t)u8(r));
+    if (!(what & 0x10))
+      add_fd(fd);
+    break;
+  }
+  case 15: {
+    struct sockaddr_in sa;
+    socklen_t sl = sizeof sa;
+    int fd = API(ustcp_accept4, F.s, pick_fd(r), (struct sockaddr *)&sa, &sl,
+                 (what & 0x10) ? SOCK_NONBLOCK : SOCK_CLOEXEC);
+    add_fd(fd);
     break;
   }
   default: {
