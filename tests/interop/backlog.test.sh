@@ -40,5 +40,9 @@ grep -E "accept queue [0-9]+" "$WORK/serve.log" | tail -1
 grep -qE "accept queue 3, SYN queue [0-9]+, backlog 2" "$WORK/serve.log" ||
   fail "ustcp_listen_info did not show an accept queue of 3"
 stop_pid "$SERVE_PID"
+# The dropped SYNs are counted as Linux does (SPEC 1.1).
+grep -E "ListenOverflows|ListenDrops" "$WORK/serve.log"
+grep -qE "ListenOverflows +[1-9]" "$WORK/serve.log" || fail "ListenOverflows not counted"
+grep -qE "ListenDrops +[1-9]" "$WORK/serve.log" || fail "ListenDrops not counted"
 check_pcap
 pass

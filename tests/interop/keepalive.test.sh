@@ -31,5 +31,10 @@ python3 -c "import sys; e=float('$el'); sys.exit(0 if 3.5 <= e <= 12 else 1)" ||
 probes=$(tshark -r "$PCAP" -Y "ip.src == $UADDR && tcp.analysis.keep_alive" 2>/dev/null | wc -l)
 echo "keepalive probes in the pcap: $probes"
 [ "$probes" -ge 3 ] || fail "want >= 3 keepalive probes in the pcap, saw $probes"
+# SPEC 1.3: after the last probe goes unanswered, RST+ACK (seq = SND.NXT).
+rst=$(tshark -r "$PCAP" -Y "ip.src == $UADDR && tcp.flags.reset == 1 && tcp.flags.ack == 1" \
+  2>/dev/null | wc -l)
+echo "RST+ACK from ustcp at the end: $rst"
+[ "$rst" -eq 1 ] || fail "want one RST+ACK from ustcp after the probes, saw $rst"
 check_pcap
 pass

@@ -44,8 +44,11 @@ interop_require_tools() {
 }
 
 known_failure_reason() {
+  local line
   [ -f "$INTEROP_DIR/KNOWN_FAILURES" ] || return 1
-  grep -E "^$TEST_NAME[[:space:]]*:" "$INTEROP_DIR/KNOWN_FAILURES" | head -1 | cut -d: -f2- | sed 's/^ *//'
+  line=$(grep -E "^$TEST_NAME[[:space:]]*:" "$INTEROP_DIR/KNOWN_FAILURES" | head -1)
+  [ -n "$line" ] || return 1
+  echo "${line#*:}" | sed 's/^ *//'
 }
 
 interop_cleanup() {
