@@ -52,6 +52,7 @@ int us_tcp_init(struct ustcp_stack *s)
   us_pool_init(&tc->tw_pool, sizeof(struct us_tw), 64);
   us_pool_init(&tc->ofo_pool, sizeof(struct us_ofo), 4);
   us_pool_init(&tc->sack_pool, sizeof(struct us_sackb), 8);
+  us_pool_init(&tc->listen_pool, sizeof(struct us_listen), 16);
   tc->hash_seed = us_rng_next(&s->rng);
   tc->port_hint = us_rng_u32(&s->rng);
   tc->cc = us_cc_newreno();
@@ -68,6 +69,7 @@ void us_tcp_fini(struct ustcp_stack *s)
   us_pool_fini(&tc->tw_pool);
   us_pool_fini(&tc->ofo_pool);
   us_pool_fini(&tc->sack_pool);
+  us_pool_fini(&tc->listen_pool);
   free(tc->ehash);
   free(tc->bhash);
   free(tc);
@@ -252,7 +254,8 @@ struct us_tcb *us_tcb_maybe_free(struct ustcp_stack *s, struct us_tcb *t)
   tcb_release(s, t);
   us_tcp_hash_remove(s, &t->e);
   us_tcp_bind_remove(s, &t->e);
-  free(t->lq);
+  if (t->lq)
+    us_pool_free(&s->tcp->listen_pool, t->lq);
   t->lq = NULL;
   s->tcp->n_tcb--;
   us_pool_free(&s->tcp->tcb_pool, t);

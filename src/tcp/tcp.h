@@ -248,7 +248,7 @@ struct us_tcp {
   uint32_t ehash_mask, ehash_count;
   struct us_ent **bhash; /* port -> TCBs and TIME_WAIT entries bound to it */
   uint32_t bhash_mask;
-  struct us_pool tcb_pool, req_pool, tw_pool, ofo_pool, sack_pool;
+  struct us_pool tcb_pool, req_pool, tw_pool, ofo_pool, sack_pool, listen_pool;
   uint64_t n_tcb, n_req, n_tw;
   uint32_t next_conn_id;
   uint64_t hash_seed;

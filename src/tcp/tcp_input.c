@@ -596,6 +596,12 @@ static void rcv_synced(struct ustcp_stack *s, struct us_tcb *t, struct us_seg *s
   }
 
   /* Fourth: SYN in a synchronized state (RFC 5961 4.2): challenge ACK. */
+  if ((f & US_TCP_SYN) && t->state == USTCP_TCP_SYN_RECV && (f & US_TCP_ACK) &&
+      sg->seq + 1 == t->rcv_nxt && h->ack == t->snd_nxt) {
+    /* Linux tcp_validate_incoming(): the peer's SYN-ACK in a simultaneous
+     * open passes as the ACK of our SYN. */
+    f &= (uint8_t)~US_TCP_SYN;
+  }
   if (f & US_TCP_SYN) {
     if (t->state == USTCP_TCP_SYN_RECV && sg->seq == t->irs) {
       /* Retransmitted SYN of a simultaneous open: repeat our SYN,ACK. */

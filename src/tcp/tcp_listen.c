@@ -41,7 +41,7 @@ int us_tcp_listen_start(struct ustcp_stack *s, struct us_tcb *t, int backlog)
   if (backlog < 0 || backlog > s->cfg.somaxconn)
     backlog = s->cfg.somaxconn;
   if (!t->lq) {
-    t->lq = calloc(1, sizeof(*t->lq));
+    t->lq = us_pool_alloc(s, &s->tcp->listen_pool);
     if (!t->lq)
       return -ENOBUFS;
   }
@@ -119,7 +119,7 @@ void us_tcp_listen_stop(struct ustcp_stack *s, struct us_tcb *l)
                     US_TCP_RST | US_TCP_ACK, 0, NULL);
     req_drop(s, r);
   }
-  free(l->lq);
+  us_pool_free(&s->tcp->listen_pool, l->lq);
   l->lq = NULL;
 }
 
