@@ -280,6 +280,10 @@ ssize_t us_tcp_recv(struct ustcp_stack *s, struct us_tcb *t, const struct iovec 
   }
   if (want == 0 && avail)
     return 0;
+  /* Linux tcp_recvmsg_locked(): end of stream (SOCK_DONE: the peer's FIN)
+   * before a pending error. */
+  if (t->flags & TF_FIN_RCVD)
+    return 0;
   if (t->so_error)
     return -us_tcp_take_error(t);
   if (t->flags & TF_SHUT_RD)

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "harness/test.h"
 #include "ustcp/sim.h"
