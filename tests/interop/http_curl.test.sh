@@ -72,6 +72,12 @@ done
 resp=$(printf 'GARBAGE\r\n\r\n' | nsx timeout 10 nc -N -w 5 "$UADDR" 80 | head -1)
 echo "malformed request -> $resp"
 case "$resp" in "HTTP/1.1 400"*) ;; *) fail "malformed request: '$resp', want HTTP/1.1 400" ;; esac
+# HEAD: the head of a GET, no body; other methods: 501.
+head=$(nsx curl -sS -I --max-time 10 "$base/f100k.bin" | tr -d '\r')
+echo "$head" | grep -q "^HTTP/1.1 200" || fail "HEAD: $head"
+echo "$head" | grep -q "^Content-Length: 100000$" || fail "HEAD: wrong Content-Length: $head"
+code=$(nsx curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X DELETE "$base/one.bin")
+[ "$code" = 501 ] || fail "DELETE: HTTP $code, want 501"
 # HTTP/1.0 without keep-alive is answered and closed.
 resp=$(printf 'GET /one.bin HTTP/1.0\r\n\r\n' | nsx timeout 10 nc -w 5 "$UADDR" 80 | head -1)
 case "$resp" in "HTTP/1.1 200"*) ;; *) fail "HTTP/1.0 request: '$resp'" ;; esac

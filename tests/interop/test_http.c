@@ -149,10 +149,60 @@ static void test_responses(void)
   T_STREQ(http_content_type("/x.bin"), "application/octet-stream");
 }
 
+/* Decode `in` fed in pieces of `step` bytes; returns the body or NULL. */
+static char *dechunk_all(const char *in, size_t step, bool *done, long *total)
+{
+  static char out[4096];
+  char buf[4096];
+  struct http_chunked c;
+  memset(&c, 0, sizeof(c));
+  size_t len = strlen(in), o = 0;
+  *done = false;
+  for (size_t i = 0; i < len && !*done;) {
+    size_t n = len - i < step ? len - i : step, used;
+    memcpy(buf, in + i, n);
+    long m = http_dechunk(&c, buf, n, buf, done, &used);
+    if (m < 0)
+      return NULL;
+    memcpy(out + o, buf, (size_t)m);
+    o += (size_t)m;
+    i += used;
+  }
+  out[o] = 0;
+  *total = (long)o;
+  return out;
+}
+
+static void test_chunked(void)
+{
+  const char *body = "5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-T: 1\r\n\r\n";
+  for (size_t step = 1; step <= 64; step *= 2) {
+    bool done;
+    long n;
+    char *out = dechunk_all(body, step, &done, &n);
+    T_CHECK(out != NULL);
+    if (out) {
+      T_STREQ(out, "hello, world");
+      T_EQ(n, 12);
+    }
+    T_CHECK(done);
+  }
+  bool done;
+  long n;
+  T_CHECK(dechunk_all("a\r\n0123456789\r\n0\r\n\r\n", 3, &done, &n) != NULL && done);
+  T_CHECK(dechunk_all("zz\r\n", 8, &done, &n) == NULL);
+  T_CHECK(dechunk_all("3\r\nabcX\r\n", 8, &done, &n) == NULL); /* no CRLF after data */
+  T_CHECK(dechunk_all("\r\n", 8, &done, &n) == NULL);          /* no size */
+  dechunk_all("3\r\nab", 8, &done, &n);
+  T_CHECK(!done);                                                        /* incomplete */
+  T_CHECK(dechunk_all("ffffffffffffffffff\r\n", 64, &done, &n) == NULL); /* overflow */
+}
+
 int main(void)
 {
   T_RUN(test_requests);
   T_RUN(test_paths);
   T_RUN(test_responses);
+  T_RUN(test_chunked);
   return T_DONE();
 }

@@ -885,6 +885,51 @@ static double deadline_of(const struct common *c)
   return c->timeout > 0 ? now_s() + c->timeout : 0;
 }
 
+/* Where `get` puts a response body: the output file and the digest, with
+ * Content-Length or chunked framing. */
+struct body_sink {
+  FILE *out;
+  struct sha256 *h;
+  int64_t len; /* Content-Length, -1 if none */
+  bool chunked, done;
+  struct http_chunked ck;
+  uint64_t got;
+};
+
+static void body_emit(struct body_sink *b, const char *p, size_t n)
+{
+  fwrite(p, 1, n, b->out);
+  sha256_update(b->h, p, n);
+  b->got += n;
+}
+
+/* Consume received bytes (p is modified in place). 0, or -1 if the framing
+ * is broken. */
+static int body_feed(struct body_sink *b, char *p, size_t n)
+{
+  if (b->done || !n)
+    return 0;
+  if (b->chunked) {
+    size_t used;
+    long m = http_dechunk(&b->ck, p, n, p, &b->done, &used);
+    if (m < 0) {
+      fprintf(stderr, "ustcp get: malformed chunked body\n");
+      return -1;
+    }
+    body_emit(b, p, (size_t)m);
+    return 0;
+  }
+  if (b->len >= 0 && (uint64_t)b->len - b->got < n) {
+    fprintf(stderr, "ustcp get: %zu bytes beyond Content-Length ignored\n",
+            n - (size_t)((uint64_t)b->len - b->got));
+    n = (size_t)((uint64_t)b->len - b->got);
+  }
+  body_emit(b, p, n);
+  if (b->len >= 0 && b->got == (uint64_t)b->len)
+    b->done = true;
+  return 0;
+}
+
 int cmd_get(int argc, char **argv)
 {
   struct common c = {.cmd = "get", .timeout = 60};
@@ -961,36 +1006,30 @@ int cmd_get(int argc, char **argv)
       goto close_fd;
     }
   }
-  if (rs.chunked) {
-    fprintf(stderr, "ustcp get: chunked responses are not supported\n");
-    goto close_fd;
-  }
   struct sha256 h;
   sha256_init(&h);
-  uint64_t got = hl - rs.header_len;
-  fwrite(head + rs.header_len, 1, got, out);
-  sha256_update(&h, head + rs.header_len, got);
-  bool ok = true;
-  while (rs.content_length < 0 || (int64_t)got < rs.content_length) {
-    size_t want = sizeof(buf);
-    if (rs.content_length >= 0 && (uint64_t)(rs.content_length - (int64_t)got) < want)
-      want = (size_t)(rs.content_length - (int64_t)got);
-    ssize_t n = read_some(&e, fd, buf, want, dl);
-    if (n == 0 && rs.content_length < 0)
+  struct body_sink bs = {.out = out, .h = &h, .len = rs.content_length, .chunked = rs.chunked};
+  /* RFC 9112 6.3: no body for 1xx, 204 and 304; else chunked, else
+   * Content-Length, else until the server closes. */
+  bs.done = (rs.status >= 100 && rs.status < 200) || rs.status == 204 || rs.status == 304 ||
+            (!rs.chunked && rs.content_length == 0);
+  bool ok = body_feed(&bs, head + rs.header_len, hl - rs.header_len) == 0;
+  while (ok && !bs.done) {
+    ssize_t n = read_some(&e, fd, buf, sizeof(buf), dl);
+    if (n == 0 && !rs.chunked && rs.content_length < 0)
       break;
     if (n <= 0) {
       fprintf(stderr, "ustcp get: body: %s after %llu bytes\n",
               n == 0    ? "connection closed early"
               : n == -2 ? "timed out"
                         : strerror(errno),
-              (unsigned long long)got);
+              (unsigned long long)bs.got);
       ok = false;
       break;
     }
-    fwrite(buf, 1, (size_t)n, out);
-    sha256_update(&h, buf, (size_t)n);
-    got += (uint64_t)n;
+    ok = body_feed(&bs, buf, (size_t)n) == 0;
   }
+  uint64_t got = bs.got;
   uint8_t d[32];
   char hex[65];
   sha256_final(&h, d);

@@ -416,3 +416,103 @@ int http_parse_url(const char *url, char *host, size_t hostcap, uint16_t *port, 
   strcpy(path, p);
   return 0;
 }
+
+enum {
+  CH_SIZE,
+  CH_EXT,
+  CH_SIZE_LF,
+  CH_DATA,
+  CH_DATA_CR,
+  CH_DATA_LF,
+  CH_TRAILER,
+  CH_TRAILER_LINE,
+  CH_TRAILER_LF,
+  CH_END_LF,
+  CH_DONE
+};
+
+long http_dechunk(struct http_chunked *c, const char *in, size_t len, char *out, bool *done,
+                  size_t *used)
+{
+  size_t i = 0, o = 0;
+  *done = c->state == CH_DONE;
+  while (i < len && c->state != CH_DONE) {
+    int ch = (unsigned char)in[i];
+    switch (c->state) {
+    case CH_SIZE: /* chunk-size = 1*HEXDIG */
+      if (hexval(ch) >= 0) {
+        if (c->left >> 60)
+          return -1;
+        c->left = c->left * 16 + (uint64_t)hexval(ch);
+        c->digits++;
+      } else if (c->digits && (ch == ';' || ch == ' ' || ch == '\t')) {
+        c->state = CH_EXT;
+      } else if (c->digits && ch == '\r') {
+        c->state = CH_SIZE_LF;
+      } else {
+        return -1;
+      }
+      i++;
+      break;
+    case CH_EXT: /* chunk extensions are ignored */
+      if (ch == '\r')
+        c->state = CH_SIZE_LF;
+      else if (ch == '\n')
+        return -1;
+      i++;
+      break;
+    case CH_SIZE_LF:
+      if (ch != '\n')
+        return -1;
+      i++;
+      c->state = c->left ? CH_DATA : CH_TRAILER;
+      break;
+    case CH_DATA: {
+      size_t n = len - i;
+      if (n > c->left)
+        n = (size_t)c->left;
+      memmove(out + o, in + i, n);
+      o += n;
+      i += n;
+      c->left -= n;
+      if (!c->left)
+        c->state = CH_DATA_CR;
+      break;
+    }
+    case CH_DATA_CR:
+    case CH_DATA_LF:
+      if (ch != (c->state == CH_DATA_CR ? '\r' : '\n'))
+        return -1;
+      i++;
+      if (c->state == CH_DATA_CR) {
+        c->state = CH_DATA_LF;
+      } else {
+        c->state = CH_SIZE;
+        c->digits = 0;
+      }
+      break;
+    case CH_TRAILER: /* start of a trailer line, or the final CRLF */
+      if (ch == '\r')
+        c->state = CH_END_LF;
+      else
+        c->state = CH_TRAILER_LINE;
+      i++;
+      break;
+    case CH_TRAILER_LINE:
+      if (ch == '\r')
+        c->state = CH_TRAILER_LF;
+      i++;
+      break;
+    case CH_TRAILER_LF:
+    case CH_END_LF:
+      if (ch != '\n')
+        return -1;
+      i++;
+      c->state = c->state == CH_END_LF ? CH_DONE : CH_TRAILER;
+      break;
+    }
+  }
+  *done = c->state == CH_DONE;
+  *used = i;
+  return (long)o;
+}

@@ -53,6 +53,19 @@ struct http_response {
 /* Parse a response head: 1 complete, 0 need more, -1 malformed. */
 int http_parse_response(const char *buf, size_t len, struct http_response *resp);
 
+/* Incremental decoder of a chunked body (RFC 9112 7.1). Zero-initialise. */
+struct http_chunked {
+  int state;
+  uint64_t left; /* data bytes left in this chunk */
+  int digits;    /* hex digits of the size line so far */
+};
+/* Decode in[0..len) into out (out may equal in: output never runs ahead of
+ * input). Returns body bytes written, or -1 if malformed. *done is set once
+ * the last chunk and the trailer section ended; bytes after that are not
+ * consumed (*used tells how many were). */
+long http_dechunk(struct http_chunked *c, const char *in, size_t len, char *out, bool *done,
+                  size_t *used);
+
 /* Parse "http://A.B.C.D[:port][/path]". 0 or -1. */
 int http_parse_url(const char *url, char *host, size_t hostcap, uint16_t *port, char *path,
                    size_t pathcap);
