@@ -317,6 +317,8 @@ void us_tcp_send_ack(struct ustcp_stack *s, struct us_tcb *t);
 void us_tcp_send_syn(struct ustcp_stack *s, struct us_tcb *t);
 /* RST+ACK seq = SND.NXT ack = RCV.NXT (abort of a synchronized connection) */
 void us_tcp_send_rst_abort(struct ustcp_stack *s, struct us_tcb *t);
+/* Send what the (small, non-zero) send window allows now (persist). */
+void us_tcp_send_window_fill(struct ustcp_stack *s, struct us_tcb *t);
 /* Keepalive / zero-window probe: seq = SND.UNA - 1, no data. */
 void us_tcp_send_probe(struct ustcp_stack *s, struct us_tcb *t);
 /* Reply to a segment no connection wants (RFC 9293 3.10.7.1). */

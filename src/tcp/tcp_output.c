@@ -109,6 +109,8 @@ static void fill_ts(struct ustcp_stack *s, struct us_tcp_opts *o, uint32_t off, 
   o->ts_ecr = recent;
 }
 
+static void start_timing(struct ustcp_stack *s, struct us_tcb *t, uint32_t seq);
+
 /* Transmit one segment of the connection: [seq, seq+len) from the send
  * queue (len may be 0), with `flags`. SYN segments carry the SYN options. */
 static int xmit(struct ustcp_stack *s, struct us_tcb *t, uint32_t seq, uint32_t len, uint8_t flags)
@@ -197,6 +199,22 @@ void us_tcp_send_ack(struct ustcp_stack *s, struct us_tcb *t)
 void us_tcp_send_rst_abort(struct ustcp_stack *s, struct us_tcb *t)
 {
   xmit(s, t, t->snd_nxt, 0, US_TCP_RST | US_TCP_ACK);
+}
+
+void us_tcp_send_window_fill(struct ustcp_stack *s, struct us_tcb *t)
+{
+  uint32_t off = t->snd_nxt - t->snd_una;
+  uint32_t unsent = (uint32_t)t->sndq.len - off;
+  uint32_t len = unsent < t->mss ? unsent : t->mss;
+  if (len > t->snd_wnd)
+    len = t->snd_wnd;
+  if (!len)
+    return;
+  xmit(s, t, t->snd_nxt, len, US_TCP_ACK | (len == unsent ? US_TCP_PSH : 0));
+  start_timing(s, t, t->snd_nxt);
+  t->snd_nxt += len;
+  t->last_snd_data = s->now;
+  us_tcp_set_xmit_timer(s, t);
 }
 
 void us_tcp_send_probe(struct ustcp_stack *s, struct us_tcb *t)

@@ -210,7 +210,7 @@ static bool timer_delack(struct ustcp_stack *s, struct us_tcb *t)
 static bool timer_persist(struct ustcp_stack *s, struct us_tcb *t)
 {
   uint32_t unsent = (uint32_t)t->sndq.len - (t->snd_nxt - t->snd_una);
-  if (t->snd_wnd != 0 || unsent == 0 || t->snd_nxt != t->snd_una) {
+  if (unsent == 0 || t->snd_nxt != t->snd_una) {
     us_tcp_output(s, t);
     return true;
   }
@@ -226,8 +226,14 @@ static bool timer_persist(struct ustcp_stack *s, struct us_tcb *t)
     us_stat_inc(s, USTCP_STAT_TCP_ABORT_ON_TIMEOUT);
     return us_tcp_reset(s, t, ETIMEDOUT) != NULL;
   }
-  us_stat_inc(s, USTCP_STAT_TCP_ZERO_WINDOW_PROBES);
-  us_tcp_send_probe(s, t);
+  if (t->snd_wnd) {
+    /* Linux tcp_write_wakeup(): a window too small for the sender's SWS
+     * rule gets what fits when the timer expires. */
+    us_tcp_send_window_fill(s, t);
+  } else {
+    us_stat_inc(s, USTCP_STAT_TCP_ZERO_WINDOW_PROBES);
+    us_tcp_send_probe(s, t);
+  }
   t->probes++;
   if (t->backoff < 31)
     t->backoff++;
