@@ -69,7 +69,10 @@ interop_cleanup() {
 }
 
 pass() {
-  local why
+  local why san
+  # On a sanitizer build, a report in any log is a failure too.
+  san=$(grep -l -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$WORK"/*.log 2>/dev/null)
+  [ -z "$san" ] || fail "sanitizer report in $san"
   if why=$(known_failure_reason); then
     echo "UNEXPECTED PASS: $TEST_NAME is listed in tests/interop/KNOWN_FAILURES ($why);"
     echo "                 it passes now - remove it from the list"
