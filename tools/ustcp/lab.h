@@ -184,7 +184,6 @@ int lab_shutdown(struct lab_run *r, int h, int fd, int how);
 int lab_dup(struct lab_run *r, int h, int fd);
 int lab_linger(struct lab_run *r, int h, int fd, int on, int secs);
 int lab_setint(struct lab_run *r, int h, int fd, int level, int name, const char *optname, int val);
-int lab_so_error(struct lab_run *r, int h, int fd);
 /* The local (peer = false) or remote port of fd, 0 if unknown. */
 uint16_t lab_port(struct lab_run *r, int h, int fd, bool peer);
 /* The TCP state of fd (recorded as a note). */
@@ -205,8 +204,6 @@ const struct lab_ev *lab_first(const struct lab_run *r, int h, int conn, uint8_t
 const struct lab_ev *lab_state_at(const struct lab_run *r, int h, int state, uint64_t t0);
 /* The connection number of the TCP connection on host h's local port. */
 int lab_conn_of_port(const struct lab_run *r, uint16_t port);
-/* The client-side port of connection `conn` (its first SYN), or 0. */
-uint16_t lab_conn_port(const struct lab_run *r, int conn);
 /* Largest SYN-queue / accept-queue lengths seen. */
 unsigned lab_max_syn(const struct lab_run *r);
 unsigned lab_max_acc(const struct lab_run *r);

@@ -361,16 +361,6 @@ int lab_setint(struct lab_run *r, int h, int fd, int level, int name, const char
   return (int)call_end(r, i, rc, "setsockopt(%d, %s, %d)", fd, optname, val);
 }
 
-int lab_so_error(struct lab_run *r, int h, int fd)
-{
-  int v = 0;
-  socklen_t l = sizeof(v);
-  size_t i = CALL(r, h, "getsockopt", fd);
-  int rc = ustcp_getsockopt(r->host[h].s, fd, SOL_SOCKET, SO_ERROR, &v, &l);
-  call_end(r, i, rc, "getsockopt(%d, SO_ERROR) -> %s", fd, v ? lab_errno_name(v) : "0");
-  return rc < 0 ? -1 : v;
-}
-
 uint16_t lab_port(struct lab_run *r, int h, int fd, bool peer)
 {
   struct sockaddr_in a = {0};
@@ -784,16 +774,6 @@ int lab_conn_of_port(const struct lab_run *r, uint16_t port)
     if (e->kind == LAB_PKT && e->seg.tcp && port != LAB_PORT &&
         (e->seg.sport == port || e->seg.dport == port))
       return e->seg.conn;
-  }
-  return 0;
-}
-
-uint16_t lab_conn_port(const struct lab_run *r, int conn)
-{
-  for (size_t i = 0; i < r->nev; i++) {
-    const struct lab_ev *e = &r->ev[i];
-    if (e->kind == LAB_PKT && e->seg.tcp && e->seg.conn == conn)
-      return e->host == LAB_CLIENT ? e->seg.sport : e->seg.dport;
   }
   return 0;
 }
