@@ -202,7 +202,7 @@ const struct lab_ev *lab_first(const struct lab_run *r, int h, int conn, uint8_t
                                uint64_t t0, uint64_t t1);
 /* First state change on host h into `state` at or after t0, or NULL. */
 const struct lab_ev *lab_state_at(const struct lab_run *r, int h, int state, uint64_t t0);
-/* The connection number of the TCP connection on host h's local port. */
+/* The connection (first seen) whose client-side port is `port`, or 0. */
 int lab_conn_of_port(const struct lab_run *r, uint16_t port);
 /* Largest SYN-queue / accept-queue lengths seen. */
 unsigned lab_max_syn(const struct lab_run *r);
