@@ -703,7 +703,11 @@ void bench_ustcp_conns(const struct bench_opts *o, const void *arg, struct bench
   uint64_t b1 = world_bytes(&w, &m1);
   long rss1 = bench_rss_bytes();
   /* Pair each client fd with its server fd by the client's port. */
-  int *peer = malloc(sizeof(int) * (size_t)n);
+  /* Client and server descriptor side by side: one cache line per round
+   * trip of bookkeeping, as the Linux client's one fds[] slot. */
+  struct cpair {
+    int c, s;
+  } *peer = malloc(sizeof(*peer) * (size_t)n);
   if (!peer) {
     bench_fail(r, -ENOMEM, "bookkeeping");
     goto out;
@@ -712,8 +716,9 @@ void bench_ustcp_conns(const struct bench_opts *o, const void *arg, struct bench
     struct sockaddr_in la;
     socklen_t ll = sizeof(la);
     int j = i / CONNS_PER_CLIENT;
+    peer[i].c = cfd[i];
     if (ustcp_getsockname(w.nodes[j + 1].s, cfd[i], (struct sockaddr *)&la, &ll) ||
-        (peer[i] = by_port[65536 * j + ntohs(la.sin_port)]) < 0) {
+        (peer[i].s = by_port[65536 * j + ntohs(la.sin_port)]) < 0) {
       free(peer);
       bench_fail(r, -EIO, "connection %d has no accepted peer", i);
       goto out;
@@ -737,7 +742,7 @@ void bench_ustcp_conns(const struct bench_opts *o, const void *arg, struct bench
     double s0 = bench_now(), s1 = s0;
     while (s1 - s0 < o->conns_rr_secs) {
       for (int i = 0; i < 256; i++) {
-        if (round_trip(&w, w.nodes[k / CONNS_PER_CLIENT + 1].s, cfd[k], peer[k])) {
+        if (round_trip(&w, w.nodes[k / CONNS_PER_CLIENT + 1].s, peer[k].c, peer[k].s)) {
           free(peer);
           bench_fail(r, -EIO, "round trip on connection %d failed: %s", k, strerror(errno));
           goto out;
