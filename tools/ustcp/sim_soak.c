@@ -118,6 +118,9 @@ static void on_trace(void *user, struct ustcp_stack *st, const struct ustcp_trac
   case USTCP_TR_TIMER:
     printf("%12.6f h%d timer %s\n", t, h, ev->detail);
     break;
+  case USTCP_TR_NOTE:
+    printf("%12.6f h%d note %s\n", t, h, ev->detail ? ev->detail : "");
+    break;
   case USTCP_TR_DROP:
     printf("%12.6f h%d drop %s\n", t, h, ustcp_stat_name((enum ustcp_stat)ev->stat));
     break;
@@ -135,6 +138,12 @@ static void on_trace(void *user, struct ustcp_stack *st, const struct ustcp_trac
       unsigned long ack =
           (unsigned long)tc[8] << 24 | (unsigned long)tc[9] << 16 | tc[10] << 8 | tc[11];
       size_t plen = (size_t)(p[2] << 8 | p[3]) - ihl - (size_t)(tc[12] >> 4) * 4;
+      if (getenv("SOAK_DUMP") && seq == strtoul(getenv("SOAK_DUMP"), NULL, 0)) {
+        printf("DUMP h%d %s:", h, ev->kind == USTCP_TR_PKT_OUT ? "out" : "in");
+        for (size_t b = 0; b < ev->len; b++)
+          printf("%s%02x", b % 32 ? "" : "\n  ", p[b]);
+        printf("\n");
+      }
       printf("%12.6f h%d %s %u>%u %s%s%s%s%s seq %lu ack %lu len %zu win %u\n", t, h,
              ev->kind == USTCP_TR_PKT_OUT ? "out" : "in ", tc[0] << 8 | tc[1], tc[2] << 8 | tc[3],
              fl & 2 ? "S" : "", fl & 1 ? "F" : "", fl & 4 ? "R" : "", fl & 8 ? "P" : "",
@@ -447,12 +456,19 @@ static int run_seed(uint64_t seed, bool verbose, bool trace)
     if (rnd_below(k, 3) == 0)
       p[i].corrupt = rnd_unit(k) * 0.02;
   }
+  /* Corruption on one link only: a packet crossing two corrupting links can
+   * get two compensating bit flips that no Internet checksum catches (seen
+   * at seed 24115 before this rule); one flip is always caught. */
+  int corrupt_link = (int)rnd_below(k, (uint64_t)k->nhosts);
+  for (int i = 0; i < k->nhosts; i++)
+    if (i != corrupt_link)
+      p[i].corrupt = 0;
   if (k->nhosts == 2) {
     ustcp_sim_link(k->sim, k->host[0], k->host[1], &p[0], &p[1]);
   } else {
     int r = ustcp_sim_add_router(k->sim, "router");
     for (int i = 0; i < k->nhosts; i++)
-      ustcp_sim_link(k->sim, k->host[i], r, &p[i], &p[(i + 1) % k->nhosts]);
+      ustcp_sim_link(k->sim, k->host[i], r, &p[i], &p[i]);
   }
   for (int i = 0; i < k->nhosts; i++) {
     k->lfd[i] = ustcp_socket(k->st[i], AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
