@@ -171,7 +171,10 @@ check_pcap() {
   fi
   n=$(tshark -r "$f" 2>/dev/null | wc -l)
   [ "$n" -gt 0 ] || fail "tshark read no packets from $f"
-  bad=$(tshark -r "$f" -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE \
+  # Random payloads on ports without a dissector can fool a heuristic one
+  # (thrift, ...) into "malformed": those ports are decoded as what they are.
+  bad=$(tshark -r "$f" -d tcp.port==5000-5010,data -d tcp.port==8000-8001,http \
+    -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE \
     -Y "(_ws.malformed && !_ws.malformed.reassembly) || ip.checksum.status == 0 || (tcp.checksum.status == 0 && !(tcp.checksum == 0xffff && ip.src == $KADDR)) || icmp.checksum.status == 0" \
     2>/dev/null | head -5)
   [ -z "$bad" ] || fail "tshark: malformed packets or bad checksums in $f:
