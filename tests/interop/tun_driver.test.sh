@@ -9,6 +9,13 @@ interop_require_root
 [ -x "$build/tests/tun_selftest" ] || { echo "FAIL: $build/tests/tun_selftest not built"; exit 1; }
 timeout 30 "$build/tests/tun_selftest" || { echo "FAIL: tun_selftest"; exit 1; }
 
+# Attaching to an existing (persistent) device works and leaves it in place.
+out=$(timeout 10 unshare -n sh -c "ip tuntap add dev ustatt0 mode tun &&
+  '$build/tests/tun_selftest' --try-open ustatt0 && ip link show ustatt0 >/dev/null && echo kept" 2>&1)
+echo "attach: $out"
+echo "$out" | grep -q "opened ustatt0" || { echo "FAIL: attaching to an existing device"; exit 1; }
+echo "$out" | grep -q "kept" || { echo "FAIL: the persistent device vanished"; exit 1; }
+
 # Without CAP_NET_ADMIN, opening a device must say what is missing.
 if command -v setpriv >/dev/null; then
   out=$(timeout 10 unshare -n setpriv --inh-caps=-net_admin --bounding-set=-net_admin \
