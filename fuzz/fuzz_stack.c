@@ -17,6 +17,11 @@
  *   otherwise    a short time step
  * The stack's output is parsed to learn flows (ports, the sequence numbers
  * it expects). Harness state is file-static: this file is not the library.
+ *
+ * FUZZ_STACK_VERBOSE=1 prints each record and segment sent. FUZZ_STACK_STRICT=1
+ * also traps when a socket, request or TIME_WAIT entry survives ten minutes
+ * after every descriptor was closed (TCP_USER_TIMEOUT is then not set, as it
+ * legitimately keeps an orphan alive that long).
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -87,6 +92,7 @@ struct fz {
   int listener;
   int outputs;
   bool verbose; /* FUZZ_STACK_VERBOSE=1: print what the stack sends */
+  bool strict;  /* FUZZ_STACK_STRICT=1: nothing may outlive close by 10 min */
 };
 static struct fz F;
 
@@ -435,6 +441,8 @@ static void op_api(struct rd *r)
     socklen_t len = (what & 0x40) ? (socklen_t)(u8(r) % (sizeof v + 1)) : (socklen_t)sizeof(int);
     if (o[1] == SO_LINGER && !(what & 0x40))
       len = sizeof(struct linger);
+    if (F.strict && o[0] == IPPROTO_TCP && o[1] == TCP_USER_TIMEOUT)
+      break; /* a user timeout legitimately keeps an orphan for that long */
     if (what & 0x80)
       (void)API(ustcp_getsockopt, F.s, fd, o[0], o[1], &v, &len);
     else
@@ -557,6 +565,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   memset(&F, 0, sizeof F);
   F.verbose = getenv("FUZZ_STACK_VERBOSE") != NULL;
+  F.strict = getenv("FUZZ_STACK_STRICT") != NULL;
   F.now = USTCP_SEC(1000);
   struct ustcp_config cfg;
   ustcp_config_init(&cfg);
@@ -628,6 +637,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   for (int i = 0; i < 20; i++) {
     F.now += USTCP_SEC(30);
     ustcp_process(F.s);
+  }
+  if (F.verbose || F.strict) {
+    struct ustcp_mem_info mi;
+    ustcp_mem_info(F.s, &mi);
+    if (F.verbose)
+      fprintf(stderr,
+              "after close + 10 min: sockets %llu requests %llu timewait %llu timers %llu\n",
+              (unsigned long long)mi.sockets, (unsigned long long)mi.requests,
+              (unsigned long long)mi.timewait, (unsigned long long)mi.timers);
+    /* FUZZ_STACK_STRICT=1: everything closed ten minutes ago is gone. */
+    if (F.strict && (mi.sockets || mi.requests || mi.timewait))
+      __builtin_trap();
   }
   ustcp_stack_destroy(F.s);
   return 0;
