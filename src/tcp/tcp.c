@@ -303,7 +303,8 @@ struct us_tcb *us_tcp_reset(struct ustcp_stack *s, struct us_tcb *t, int err)
 {
   t->so_error = (int16_t)err;
   t->flags |= TF_RESET;
-  us_bq_clear(s, &t->rcvq);
+  /* Linux tcp_reset(): data already queued stays readable (before the
+   * error); only the send queue is purged. */
   return us_tcp_done(s, t);
 }
 

@@ -144,6 +144,7 @@ struct us_tcb {
   uint8_t tlp; /* RFC 8985: 1 = the RTO slot holds a probe timeout,
                   2 = a probe is out (until tlp_high is ACKed) */
   uint32_t tlp_high;
+  uint32_t snd_sml; /* end of the last small segment sent (Minshall-Nagle) */
 
   /* RFC 9293 3.3.1 */
   uint32_t iss, snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2, max_sndwnd;
@@ -201,6 +202,7 @@ struct us_req {
   uint8_t retrans;
   uint8_t acked; /* final ACK arrived while the accept queue was full */
   uint32_t rcv_wnd;
+  ustcp_time_t sent; /* first SYN-ACK (Linux snt_synack: the RTT sample) */
 };
 
 struct us_listen {
@@ -399,6 +401,8 @@ int us_tcp_shutdown(struct ustcp_stack *s, struct us_tcb *t, int how);
 /* The last descriptor went away: the protocol close (RST or FIN). The TCB
  * stays valid until us_tcp_orphan(); SO_LINGER waits in between. */
 void us_tcp_close(struct ustcp_stack *s, struct us_tcb *t);
+/* Shut the sending side now (FIN after queued data), Linux tcp_shutdown. */
+void us_tcp_send_fin_now(struct ustcp_stack *s, struct us_tcb *t);
 /* Hand the TCB to the stack (no descriptor left). */
 void us_tcp_orphan(struct ustcp_stack *s, struct us_tcb *t);
 /* Finish a connect() (Linux __inet_stream_connect after the wait). */

@@ -204,6 +204,7 @@ void us_tcp_listen_rcv(struct ustcp_stack *s, struct us_tcb *l, struct us_seg *s
   lq->syn_qlen++;
   us_tcp_trace_state(s, &r->e, USTCP_TCP_LISTEN, USTCP_TCP_SYN_RECV);
   us_tcp_send_synack(s, r);
+  r->sent = s->now;
   us_timer_arm(s, &r->timer, s->now + US_TCP_RTO_INIT);
 }
 
@@ -262,7 +263,7 @@ static struct us_tcb *req_to_child(struct ustcp_stack *s, struct us_req *r, stru
   c->state = USTCP_TCP_SYN_RECV;
   /* Inherited options (Linux sk_clone_lock copies the listener). */
   c->flags |= l->flags & (TF_NODELAY | TF_KEEPALIVE | TF_LINGER | TF_CORK | TF_RCVBUF_LOCK |
-                          TF_SNDBUF_LOCK | TF_NONBLOCK);
+                          TF_SNDBUF_LOCK | TF_NONBLOCK | TF_SHUT_RD | TF_SHUT_WR);
   c->flags &= ~TF_NONBLOCK; /* accept4(SOCK_NONBLOCK) decides */
   c->keepidle = l->keepidle;
   c->keepintvl = l->keepintvl;
@@ -297,8 +298,11 @@ static struct us_tcb *req_to_child(struct ustcp_stack *s, struct us_req *r, stru
   c->rcv_ssthresh = r->rcv_wnd;
   us_tcp_set_mss(s, c);
   s->tcp->cc->init(c);
-  /* The SYN-ACK round trip (Linux tcp_synack_rtt_meas) via the echo. */
-  if ((c->flags & TF_TS_OK) && sg->h.opt.ts_ok && sg->h.opt.ts_ecr && !r->retrans) {
+  /* The SYN-ACK round trip (Linux tcp_synack_rtt_meas): from our clock
+   * when the SYN-ACK was not retransmitted (Karn), else from the echo. */
+  if (!r->retrans) {
+    us_tcp_rtt_sample(c, (uint32_t)((s->now - r->sent) / 1000u));
+  } else if ((c->flags & TF_TS_OK) && sg->h.opt.ts_ok && sg->h.opt.ts_ecr) {
     uint32_t ms = us_tcp_ts_now(s) + c->ts_offset - sg->h.opt.ts_ecr;
     if (ms < 60000u)
       us_tcp_rtt_sample(c, ms * 1000u);
@@ -395,5 +399,11 @@ void us_tcp_req_rcv(struct ustcp_stack *s, struct us_req *r, struct us_seg *sg)
     return;
   }
   /* The rest (ACK, data, FIN) as for any SYN_RECV connection. */
+  bool shut_wr = (c->flags & TF_SHUT_WR) != 0;
+  c->flags &= ~TF_SHUT_WR;
   us_tcp_rcv(s, c, sg);
+  /* Linux: a listener shut down before listen() gives children that
+   * start with the send side shut: FIN at once. */
+  if (shut_wr && c->state == USTCP_TCP_ESTABLISHED)
+    us_tcp_send_fin_now(s, c);
 }

@@ -426,6 +426,52 @@ void us_tcp_retransmit_head(struct ustcp_stack *s, struct us_tcb *t)
   send_retransmits(s, t);
 }
 
+/* What the new-data loop sends at `nxt` with `pipe` bytes in flight and
+ * the last small segment ending at `sml`: false to stop, else the length
+ * and whether the FIN rides along. No side effects (used to look ahead). */
+static bool next_segment(const struct us_tcb *t, uint32_t nxt, uint32_t pipe, uint32_t sml,
+                         uint32_t *lenp, bool *finp)
+{
+  uint32_t data_end = t->snd_una + (uint32_t)t->sndq.len;
+  bool fin_pending = (t->flags & TF_FIN_QUEUED) != 0;
+  if (fin_pending && ((t->flags & TF_FIN_ACKED) || nxt == data_end + 1))
+    return false; /* FIN already sent */
+  uint32_t unsent = data_end - nxt;
+  uint32_t wnd_end = t->snd_una + t->snd_wnd;
+  uint32_t avail_wnd = seq_gt(wnd_end, nxt) ? wnd_end - nxt : 0;
+  uint32_t avail_cwnd = t->cwnd > pipe ? t->cwnd - pipe : 0;
+  uint32_t len = unsent < t->mss ? unsent : t->mss;
+  if (len > avail_wnd)
+    len = avail_wnd;
+  if (len > avail_cwnd)
+    len = avail_cwnd;
+  if (len == 0) {
+    /* Only a FIN left: it needs no window (RFC 9293 3.10.4 lets the FIN
+     * go when all data is sent). */
+    if (!(fin_pending && unsent == 0))
+      return false;
+    if (avail_cwnd == 0 && pipe > 0)
+      return false;
+  } else if (len < t->mss) {
+    if (len < unsent) {
+      /* Window- or cwnd-limited partial segment: RFC 9293 3.8.6.2.1 sender
+       * SWS; only if at least half the largest window the peer offered. */
+      if (len < t->max_sndwnd / 2 || avail_cwnd < t->mss)
+        return false;
+    } else if (!fin_pending) {
+      if (t->flags & TF_CORK)
+        return false;
+      /* RFC 896 Nagle with Minshall's variant (Linux tcp_nagle_check): a
+       * small segment waits only while another small one is unacked. */
+      if (!(t->flags & TF_NODELAY) && seq_gt(sml, t->snd_una) && seq_leq(sml, nxt))
+        return false;
+    }
+  }
+  *lenp = len;
+  *finp = fin_pending && len == unsent;
+  return true;
+}
+
 void us_tcp_output(struct ustcp_stack *s, struct us_tcb *t)
 {
   if (!can_send_data(t->state)) {
@@ -436,62 +482,38 @@ void us_tcp_output(struct ustcp_stack *s, struct us_tcb *t)
   if (t->flags & (TF_IN_LOSS | TF_IN_RECOVERY))
     send_retransmits(s, t);
 
-  for (;;) {
-    uint32_t off = t->snd_nxt - t->snd_una;
-    if (fin_sent(t))
-      break;
-    uint32_t unsent = (uint32_t)t->sndq.len - off;
-    bool fin_pending = (t->flags & TF_FIN_QUEUED) != 0;
-    uint32_t wnd_end = t->snd_una + t->snd_wnd;
-    uint32_t avail_wnd = seq_gt(wnd_end, t->snd_nxt) ? wnd_end - t->snd_nxt : 0;
-    uint32_t p = pipe_bytes(t);
-    uint32_t avail_cwnd = t->cwnd > p ? t->cwnd - p : 0;
-    uint32_t len = unsent < t->mss ? unsent : t->mss;
-    if (len > avail_wnd)
-      len = avail_wnd;
-    if (len > avail_cwnd)
-      len = avail_cwnd;
-    if (len == 0) {
-      /* Only a FIN left: it needs no window (RFC 9293 3.10.4 lets the FIN
-       * go when all data is sent). */
-      if (!(fin_pending && unsent == 0))
-        break;
-      if (avail_cwnd == 0 && p > 0)
-        break;
-    } else if (len < t->mss) {
-      if (len < unsent) {
-        /* Window- or cwnd-limited partial segment: RFC 9293 3.8.6.2.1
-         * sender SWS; send only if it is at least half the largest window
-         * the peer offered. */
-        if (len < t->max_sndwnd / 2 || avail_cwnd < t->mss)
-          break;
-      } else if (!fin_pending) {
-        if (t->flags & TF_CORK)
-          break;
-        /* RFC 896 Nagle: a small segment waits while data is unacked. */
-        if (!(t->flags & TF_NODELAY) && t->snd_nxt != t->snd_una)
-          break;
-      }
-    }
+  uint32_t len = 0, nlen = 0;
+  bool fin = false, nfin = false;
+  uint32_t pipe = pipe_bytes(t);
+  bool go = next_segment(t, t->snd_nxt, pipe, t->snd_sml, &len, &fin);
+  while (go) {
+    uint32_t nxt = t->snd_nxt;
+    uint32_t sml = (len && len < t->mss) ? nxt + len : t->snd_sml;
+    bool more = !fin && next_segment(t, nxt + len, pipe + len, sml, &nlen, &nfin);
     uint8_t fl = US_TCP_ACK;
-    if (len == unsent && fin_pending)
+    if (fin)
       fl |= US_TCP_FIN; /* Linux: FIN on the last data segment */
-    if (len && len == unsent)
+    /* PSH on the last data segment of what goes out now (Linux marks the
+     * end of each write and of each burst its segmentation cuts). */
+    if (len && (!more || nlen == 0))
       fl |= US_TCP_PSH;
-    xmit(s, t, t->snd_nxt, len, fl);
+    xmit(s, t, nxt, len, fl);
     if (len) {
       t->last_snd_data = s->now;
+      t->snd_sml = sml;
       /* Linux tcp_event_data_sent(): data sent soon after data arrived
        * means interactive traffic (pingpong: delay our ACKs). */
-      if (t->ato_us && s->now - t->last_rcv < (ustcp_time_t)t->ato_us * 1000u)
+      if (t->ato_us && s->now - t->lrcvtime < (ustcp_time_t)t->ato_us * 1000u)
         t->flags |= TF_PINGPONG;
     }
-    start_timing(s, t, t->snd_nxt);
-    t->snd_nxt += len + ((fl & US_TCP_FIN) ? 1 : 0);
+    start_timing(s, t, nxt);
+    t->snd_nxt = nxt + len + (fin ? 1 : 0);
+    pipe += len;
     us_tcb_timer_clear(s, t, US_TT_PERSIST);
     us_tcp_set_xmit_timer(s, t);
-    if (fl & US_TCP_FIN)
-      break;
+    go = more;
+    len = nlen;
+    fin = nfin;
   }
 
   /* RFC 9293 3.8.6.1: zero window with data waiting -> persist timer. */

@@ -132,8 +132,15 @@ static ustcp_time_t retrans_budget(int boundary, ustcp_time_t base)
 static bool write_timed_out(struct ustcp_stack *s, struct us_tcb *t)
 {
   if (t->state == USTCP_TCP_SYN_SENT) {
+    /* Linux tcp_write_timeout(): syn_retries + syn_linear_timeouts
+     * retransmissions, or the time budget of syn_retries doublings of the
+     * 1 s initial RTO since the first SYN (7 s for 2, 127 s for 6),
+     * whichever ends first (Linux 6.18 checked: syn_retries=2 -> SYNs at
+     * 1..5 s, ETIMEDOUT at 7 s; 6 -> ETIMEDOUT at ~131 s). */
     int max = t->syn_retries ? t->syn_retries : s->cfg.syn_retries;
-    return t->retrans >= max + s->cfg.syn_linear_timeouts;
+    if (t->retrans >= max + s->cfg.syn_linear_timeouts)
+      return true;
+    return s->now - t->conn_start >= retrans_budget(max, US_TCP_RTO_INIT);
   }
   if (!t->retrans_stamp)
     return false;
@@ -153,6 +160,16 @@ static bool timer_rto(struct ustcp_stack *s, struct us_tcb *t)
 {
   if (t->snd_una == t->snd_nxt && t->state != USTCP_TCP_SYN_SENT && t->state != USTCP_TCP_SYN_RECV)
     return true;
+  if (t->tlp == 1) {
+    /* The probe timeout, not an RTO (RFC 8985 7.3): one probe, then the
+     * RTO runs from now (Linux tcp_send_loss_probe + tcp_rearm_rto). */
+    us_trace_note(s, USTCP_TR_TIMER, "tlp");
+    t->tlp = 2;
+    us_tcp_send_loss_probe(s, t);
+    t->tlp_high = t->snd_nxt;
+    us_tcb_timer_set(s, t, US_TT_RTO, s->now + us_tcp_rto(t));
+    return true;
+  }
   if (write_timed_out(s, t)) {
     us_stat_inc(s, USTCP_STAT_TCP_ABORT_ON_TIMEOUT);
     if (t->state == USTCP_TCP_SYN_SENT)
@@ -202,6 +219,16 @@ static bool timer_delack(struct ustcp_stack *s, struct us_tcb *t)
 {
   if (!us_tcp_is_sync(t->state) || t->state == USTCP_TCP_SYN_RECV)
     return true;
+  /* Linux tcp_delack_timer_handler(): a delayed ACK that had to fire ends
+   * interactive mode (the next segment is ACKed at once again); otherwise
+   * the ACK timeout grows. */
+  if (t->flags & TF_PINGPONG) {
+    t->flags &= ~TF_PINGPONG;
+    t->ato_us = (uint32_t)(US_TCP_ATO_MIN / 1000);
+  } else {
+    uint32_t a = t->ato_us << 1;
+    t->ato_us = a < t->rto_us ? a : t->rto_us;
+  }
   us_stat_inc(s, USTCP_STAT_TCP_DELAYED_ACKS);
   us_tcp_send_ack(s, t);
   return true;
@@ -296,7 +323,8 @@ static void tcb_timer_fire(struct ustcp_stack *s, struct us_timer *tm)
     if (t->deadline[k] > s->now)
       continue;
     t->deadline[k] = USTCP_TIME_NEVER;
-    us_trace_note(s, USTCP_TR_TIMER, handlers[k].name);
+    if (!(k == US_TT_RTO && t->tlp == 1)) /* the probe timeout traces "tlp" */
+      us_trace_note(s, USTCP_TR_TIMER, handlers[k].name);
     if (!handlers[k].fn(s, t))
       return;
   }

@@ -89,7 +89,8 @@ int us_tcp_listen(struct ustcp_stack *s, struct us_tcb *t, int backlog)
   int r = us_tcp_listen_start(s, t, backlog);
   if (r)
     return r;
-  t->flags &= ~(TF_RESET | TF_SHUT_RD | TF_SHUT_WR | TF_FIN_RCVD);
+  /* Shutdown flags recorded before listen() stay: children inherit them. */
+  t->flags &= ~(TF_RESET | TF_FIN_RCVD);
   t->flags |= TF_WAS_LISTEN;
   us_tcb_set_state(s, t, USTCP_TCP_LISTEN);
   return 0;
@@ -362,6 +363,13 @@ static void send_fin(struct ustcp_stack *s, struct us_tcb *t)
     us_tcp_output(s, t);
     t->flags = (t->flags & ~(TF_NODELAY | TF_CORK)) | saved;
   }
+}
+
+void us_tcp_send_fin_now(struct ustcp_stack *s, struct us_tcb *t)
+{
+  t->flags |= TF_SHUT_WR;
+  if (!(t->flags & TF_FIN_QUEUED) && close_state(s, t))
+    send_fin(s, t);
 }
 
 /* Linux inet_shutdown() + tcp_shutdown(). */
