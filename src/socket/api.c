@@ -287,8 +287,9 @@ static ssize_t do_send(struct ustcp_stack *s, const char *api, int fd, const str
   size_t total = 0;
   for (int i = 0; i < iovcnt; i++)
     total += iov[i].iov_len;
-  char d[48];
-  snprintf(d, sizeof(d), "len=%zu", total);
+  char d[48] = "";
+  if (us_tracing(s)) /* arguments are formatted only for a trace hook */
+    snprintf(d, sizeof(d), "len=%zu", total);
   long r;
   if (!t) {
     r = -EBADF;
@@ -335,10 +336,11 @@ static ssize_t do_recv(struct ustcp_stack *s, const char *api, int fd, const str
   size_t total = 0;
   for (int i = 0; i < iovcnt; i++)
     total += iov[i].iov_len;
-  char d[48];
-  snprintf(d, sizeof(d), "len=%zu%s%s%s", total, (flags & MSG_PEEK) ? " MSG_PEEK" : "",
-           (flags & MSG_DONTWAIT) ? " MSG_DONTWAIT" : "",
-           (flags & MSG_WAITALL) ? " MSG_WAITALL" : "");
+  char d[48] = "";
+  if (us_tracing(s))
+    snprintf(d, sizeof(d), "len=%zu%s%s%s", total, (flags & MSG_PEEK) ? " MSG_PEEK" : "",
+             (flags & MSG_DONTWAIT) ? " MSG_DONTWAIT" : "",
+             (flags & MSG_WAITALL) ? " MSG_WAITALL" : "");
   long r;
   if (!t) {
     r = -EBADF;

@@ -7,6 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#include <immintrin.h>
+#define SHA256_HAVE_X86 1
+#endif
+
 static const uint32_t K[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
     0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -19,7 +25,7 @@ static const uint32_t K[64] = {
 
 static inline uint32_t ror(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 
-static void block(struct sha256 *c, const uint8_t *p)
+static void block_portable(struct sha256 *c, const uint8_t *p)
 {
   uint32_t w[64];
   for (int i = 0; i < 16; i++)
@@ -58,6 +64,82 @@ static void block(struct sha256 *c, const uint8_t *p)
   c->h[7] += h;
 }
 
+#ifdef SHA256_HAVE_X86
+/* The x86 SHA extensions (Intel SHA-NI): two rounds per sha256rnds2, the
+ * message schedule with sha256msg1/msg2. State kept as ABEF/CDGH. */
+__attribute__((target("sha,sse4.1,ssse3"))) static void blocks_shani(uint32_t h[8],
+                                                                     const uint8_t *p, size_t n)
+{
+  const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bull, 0x0405060700010203ull);
+  __m128i tmp = _mm_loadu_si128((const __m128i *)&h[0]);
+  __m128i st1 = _mm_loadu_si128((const __m128i *)&h[4]);
+  tmp = _mm_shuffle_epi32(tmp, 0xB1);
+  st1 = _mm_shuffle_epi32(st1, 0x1B);
+  __m128i st0 = _mm_alignr_epi8(tmp, st1, 8);
+  st1 = _mm_blend_epi16(st1, tmp, 0xF0);
+  while (n--) {
+    __m128i save0 = st0, save1 = st1, m[4], msg;
+    for (int i = 0; i < 16; i++) {
+      if (i < 4)
+        m[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * i)), bswap);
+      msg = _mm_add_epi32(m[i & 3], _mm_loadu_si128((const __m128i *)&K[4 * i]));
+      st1 = _mm_sha256rnds2_epu32(st1, st0, msg);
+      if (i >= 3 && i <= 14) {
+        __m128i t2 = _mm_alignr_epi8(m[i & 3], m[(i - 1) & 3], 4);
+        m[(i + 1) & 3] = _mm_add_epi32(m[(i + 1) & 3], t2);
+        m[(i + 1) & 3] = _mm_sha256msg2_epu32(m[(i + 1) & 3], m[i & 3]);
+      }
+      msg = _mm_shuffle_epi32(msg, 0x0E);
+      st0 = _mm_sha256rnds2_epu32(st0, st1, msg);
+      if (i >= 1 && i <= 12)
+        m[(i - 1) & 3] = _mm_sha256msg1_epu32(m[(i - 1) & 3], m[i & 3]);
+    }
+    st0 = _mm_add_epi32(st0, save0);
+    st1 = _mm_add_epi32(st1, save1);
+    p += 64;
+  }
+  tmp = _mm_shuffle_epi32(st0, 0x1B);
+  st1 = _mm_shuffle_epi32(st1, 0xB1);
+  st0 = _mm_blend_epi16(tmp, st1, 0xF0);
+  st1 = _mm_alignr_epi8(st1, tmp, 8);
+  _mm_storeu_si128((__m128i *)&h[0], st0);
+  _mm_storeu_si128((__m128i *)&h[4], st1);
+}
+
+static int have_shani(void)
+{
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 19)) || !(c & (1u << 9)))
+    return 0;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+    return 0;
+  return (b >> 29) & 1;
+}
+#endif
+
+static void block(struct sha256 *c, const uint8_t *p)
+{
+#ifdef SHA256_HAVE_X86
+  if (c->shani) {
+    blocks_shani(c->h, p, 1);
+    return;
+  }
+#endif
+  block_portable(c, p);
+}
+
+static void blocks(struct sha256 *c, const uint8_t *p, size_t n)
+{
+#ifdef SHA256_HAVE_X86
+  if (c->shani) {
+    blocks_shani(c->h, p, n);
+    return;
+  }
+#endif
+  for (size_t i = 0; i < n; i++)
+    block_portable(c, p + 64 * i);
+}
+
 void sha256_init(struct sha256 *c)
 {
   static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
@@ -65,6 +147,11 @@ void sha256_init(struct sha256 *c)
   memcpy(c->h, iv, sizeof(iv));
   c->bytes = 0;
   c->fill = 0;
+#ifdef SHA256_HAVE_X86
+  c->shani = have_shani();
+#else
+  c->shani = 0;
+#endif
 }
 
 void sha256_update(struct sha256 *c, const void *data, size_t len)
@@ -82,10 +169,10 @@ void sha256_update(struct sha256 *c, const void *data, size_t len)
     block(c, c->buf);
     c->fill = 0;
   }
-  while (len >= 64) {
-    block(c, p);
-    p += 64;
-    len -= 64;
+  if (len >= 64) {
+    blocks(c, p, len / 64);
+    p += len & ~(size_t)63;
+    len &= 63;
   }
   memcpy(c->buf, p, len);
   c->fill = len;

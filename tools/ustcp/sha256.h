@@ -13,6 +13,7 @@ struct sha256 {
   uint64_t bytes;
   uint8_t buf[64];
   size_t fill;
+  int shani; /* 1: use the x86 SHA extensions (set by sha256_init) */
 };
 
 void sha256_init(struct sha256 *c);
