@@ -6,7 +6,7 @@
  * The input is a list of records, each starting with one op byte:
  *   op % 8 == 0  advance time (ms, seconds or minutes; see step_time)
  *   op % 8 == 1  raw datagram: u16 length + bytes; dst patched to the stack,
- *                optionally IP and TCP checksums fixed (bits 4/5 of op)
+ *                optionally IP, TCP and ICMP checksums fixed (bits 4/5/6)
  *   op % 8 == 2  well-formed TCP segment on a known flow, sequence and ack
  *                numbers relative to what the stack last sent, so the fuzzer
  *                can complete handshakes and move data
@@ -14,6 +14,7 @@
  *                setsockopt, connect, poll) on a known descriptor
  *   op % 8 == 4  an ICMP error quoting the stack's last TCP segment
  *   op % 8 == 5  a well-formed SYN from a new peer port to port 80
+ *   op % 8 == 6  a burst of data segments on a known flow (see op_bulk)
  *   otherwise    a short time step
  * The stack's output is parsed to learn flows (ports, the sequence numbers
  * it expects). Harness state is file-static: this file is not the library.
@@ -186,10 +187,10 @@ static const struct ustcp_link_ops ops = {.output = on_output, .now = on_now};
 static void inject_tcp(uint32_t peer, const struct us_tcp_hdr *th, const uint8_t *payload,
                        size_t plen)
 {
-  uint8_t pkt[20 + 60 + 512];
+  uint8_t pkt[20 + 60 + 1460];
   size_t hl = us_tcp_hdr_len(th);
-  if (plen > 512)
-    plen = 512;
+  if (plen > 1460)
+    plen = 1460;
   us_tcp_emit(th, pkt + 20);
   if (plen)
     memcpy(pkt + 20 + hl, payload, plen);
@@ -262,6 +263,38 @@ static void op_segment(struct rd *r)
   inject_tcp(f->peer, &th, payload, plen);
 }
 
+/* A burst of in-sequence data segments on a flow (to fill receive buffers
+ * and the out-of-order queue): count, size, and a mode byte - bit 0 leaves
+ * a hole first, bit 1 sets PSH, bit 2 adds timestamps, bit 3 drops every
+ * other segment. */
+static void op_bulk(struct rd *r)
+{
+  if (!F.nflows)
+    return;
+  struct flow *f = &F.flows[u8(r) % F.nflows];
+  unsigned cnt = u8(r);
+  size_t sz = 1 + u16(r) % 1460;
+  uint8_t mode = u8(r);
+  uint16_t win = u16(r);
+  static const uint8_t payload[1460];
+  uint32_t seq = f->stack_ack + ((mode & 1) ? (uint32_t)sz : 0);
+  for (unsigned i = 0; i < cnt; i++, seq += (uint32_t)sz) {
+    if ((mode & 8) && (i & 1))
+      continue;
+    struct us_tcp_hdr th = {.sport = f->dport,
+                            .dport = f->sport,
+                            .seq = seq,
+                            .ack = f->stack_nxt,
+                            .flags = (uint8_t)(US_TCP_ACK | ((mode & 2) ? US_TCP_PSH : 0)),
+                            .win = win};
+    if (mode & 4) {
+      th.opt.ts_ok = true;
+      th.opt.ts_val = 1000 + i;
+    }
+    inject_tcp(f->peer, &th, payload, sz);
+  }
+}
+
 static void op_syn(struct rd *r)
 {
   struct us_tcp_hdr th = {0};
@@ -298,6 +331,10 @@ static void op_raw(struct rd *r, uint8_t op)
     uint16_t tot = us_get16(pkt + 2);
     if ((op & 0x20) && pkt[9] == US_IPPROTO_TCP && ihl >= 20 && tot <= len && tot >= ihl + 20)
       us_tcp_csum_fill(pkt + ihl, tot - ihl, us_get32(pkt + 12), US_ADDR);
+    if ((op & 0x40) && pkt[9] == US_IPPROTO_ICMP && ihl >= 20 && tot <= len && tot >= ihl + 8) {
+      us_put16(pkt + ihl + 2, 0);
+      us_put16(pkt + ihl + 2, us_csum_fold(us_csum_add(0, pkt + ihl, tot - ihl)));
+    }
   }
   ustcp_input(F.s, pkt, len);
 }
@@ -618,6 +655,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       break;
     case 5:
       op_syn(&r);
+      break;
+    case 6:
+      op_bulk(&r);
       break;
     default:
       F.now += USTCP_MS(1);

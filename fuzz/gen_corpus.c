@@ -217,6 +217,30 @@ static void stack_seeds(void)
     snprintf(name, sizeof name, "passive_open_flow%u", flow);
     put("fuzz_stack", name, o.b, o.n);
   }
+  /* Passive open, then bulk data: a burst with a hole (out-of-order queue),
+   * then enough in-order data to fill the receive buffer. */
+  memset(&o, 0, sizeof o);
+  o8(&o, 0x5c);
+  r_syn(&o, 40001, 9000);
+  r_seg(&o, 1, US_TCP_ACK, NULL);
+  r_api(&o, 0, 0, 0); /* accept */
+  o8(&o, 6);          /* bulk: flow 1, 20 x 1000 bytes, hole first, TS */
+  o8(&o, 1);
+  o8(&o, 20);
+  o16(&o, 999);
+  o8(&o, 0x05);
+  o16(&o, 65535);
+  o8(&o, 6); /* bulk: flow 1, 120 x 1460 bytes in order, PSH */
+  o8(&o, 1);
+  o8(&o, 120);
+  o16(&o, 1459);
+  o8(&o, 0x02);
+  o16(&o, 65535);
+  r_time_ms4(&o, 50);
+  r_api(&o, 2, 2, 255); /* recv 4080 bytes */
+  r_time_ms4(&o, 50);
+  put("fuzz_stack", "bulk_ofo_rcvbuf", o.b, o.n);
+
   /* Active open answered with SYN-ACK, then data both ways, then RST. */
   memset(&o, 0, sizeof o);
   o8(&o, 0x1c);
