@@ -125,6 +125,167 @@ void us_tcp_listen_stop(struct ustcp_stack *s, struct us_tcb *l)
 
 static bool acceptq_full(const struct us_listen *lq) { return (int)lq->aq_len > lq->backlog; }
 
+static struct us_tcb *req_to_child(struct ustcp_stack *s, struct us_tcb *l, struct us_req *r,
+                                   struct us_seg *sg);
+
+/* ------------------------------------------------------------ SYN cookies
+ * Linux's encoding (net/ipv4/syncookies.c): ISS = H1(tuple) + SEG.SEQ +
+ * (minute counter << 24) + ((H2(tuple, counter) + MSS index) & 0xffffff);
+ * the options the SYN offered (window scale, SACK) ride in the low 6 bits
+ * of our timestamp. A cookie is valid for 2 minutes. */
+#define COOKIEBITS 24
+#define COOKIEMASK ((1u << COOKIEBITS) - 1)
+#define TSBITS 6
+#define TSMASK ((1u << TSBITS) - 1)
+#define TS_OPT_WSCALE_MASK 0xf
+#define TS_OPT_SACK (1u << 4)
+
+static const uint16_t cookie_msstab[] = {536, 1300, 1440, 1460}; /* Linux msstab */
+
+static uint32_t cookie_hash(struct ustcp_stack *s, const struct us_ent *e, uint32_t count, int c)
+{
+  uint32_t v[5] = {e->laddr, e->raddr, ((uint32_t)e->lport << 16) | e->rport, count, (uint32_t)c};
+  return (uint32_t)us_siphash(s->secret, v, sizeof(v));
+}
+
+static uint32_t cookie_count(const struct ustcp_stack *s)
+{
+  return (uint32_t)(s->now / USTCP_SEC(60));
+}
+
+static uint32_t cookie_make(struct ustcp_stack *s, const struct us_ent *e, uint32_t sseq,
+                            uint32_t mssind)
+{
+  uint32_t count = cookie_count(s);
+  return cookie_hash(s, e, 0, 1) + sseq + (count << COOKIEBITS) +
+         ((cookie_hash(s, e, count, 2) + mssind) & COOKIEMASK);
+}
+
+/* The MSS index, or -1 if the cookie is not ours or too old. */
+static int cookie_check(struct ustcp_stack *s, const struct us_ent *e, uint32_t cookie,
+                        uint32_t sseq)
+{
+  uint32_t count = cookie_count(s);
+  cookie -= cookie_hash(s, e, 0, 1) + sseq;
+  uint32_t diff = (count - (cookie >> COOKIEBITS)) & ((uint32_t)-1 >> COOKIEBITS);
+  if (diff >= 2)
+    return -1;
+  uint32_t idx = (cookie - cookie_hash(s, e, count - diff, 2)) & COOKIEMASK;
+  return idx < US_ARRAY_LEN(cookie_msstab) ? (int)idx : -1;
+}
+
+/* Answer a SYN with a cookie SYN-ACK; nothing is kept. */
+static void cookie_synack(struct ustcp_stack *s, struct us_tcb *l, struct us_seg *sg)
+{
+  struct us_req r;
+  memset(&r, 0, sizeof(r));
+  r.e.laddr = sg->ip->dst;
+  r.e.raddr = sg->ip->src;
+  r.e.lport = sg->h.dport;
+  r.e.rport = sg->h.sport;
+  r.listener = l;
+  r.irs = sg->seq;
+  const struct us_tcp_opts *o = &sg->h.opt;
+  uint16_t mss = o->mss_ok ? o->mss : US_TCP_DEFAULT_MSS;
+  uint32_t idx = 0;
+  for (uint32_t i = US_ARRAY_LEN(cookie_msstab); i-- > 0;)
+    if (mss >= cookie_msstab[i]) {
+      idx = i;
+      break;
+    }
+  r.iss = cookie_make(s, &r.e, sg->seq, idx);
+  uint32_t ours = (uint32_t)s->cfg.mtu - 40;
+  if (o->ts_ok && s->cfg.timestamps) {
+    /* Without timestamps a cookie cannot carry options (Linux). */
+    uint32_t opts = TS_OPT_WSCALE_MASK;
+    r.opts |= TF_TS_OK >> 6;
+    if (o->ws_ok && s->cfg.window_scaling) {
+      r.opts |= TF_WS_OK >> 6;
+      opts = o->ws > US_TCP_MAX_WSCALE ? US_TCP_MAX_WSCALE : o->ws;
+      uint32_t space = (uint32_t)US_MAX(s->cfg.rmem[2], s->cfg.rmem_max);
+      int ws = (31 - __builtin_clz(space)) - 15;
+      r.rcv_wscale = (uint8_t)(ws < 0 ? 0 : ws > 14 ? 14 : ws);
+    }
+    if (o->sack_ok && s->cfg.sack) {
+      r.opts |= TF_SACK_OK >> 6;
+      opts |= TS_OPT_SACK;
+    }
+    r.ts_recent = o->ts_val;
+    r.ts_offset = us_tcp_ts_offset(s, r.e.laddr, r.e.raddr);
+    /* cookie_init_timestamp(): our clock with the options in the low bits,
+     * never ahead of the clock. */
+    uint32_t now = us_tcp_ts_now(s) + r.ts_offset;
+    uint32_t ts = (now & ~TSMASK) | opts;
+    if (seq_gt(ts, now))
+      ts -= TSMASK + 1;
+    r.ts_offset = ts - us_tcp_ts_now(s);
+    ours -= 12;
+  }
+  r.rcv_wnd = initial_rwnd((uint32_t)l->rcvbuf / 2, ours);
+  us_stat_inc(s, USTCP_STAT_SYNCOOKIES_SENT);
+  us_tcp_send_synack(s, &r);
+}
+
+/* A bare ACK to the listener: maybe the end of a cookie handshake. Returns
+ * true if it made a connection. */
+static bool cookie_ack(struct ustcp_stack *s, struct us_tcb *l, struct us_seg *sg)
+{
+  struct us_ent e = {
+      .laddr = sg->ip->dst, .raddr = sg->ip->src, .lport = sg->h.dport, .rport = sg->h.sport};
+  int idx = cookie_check(s, &e, sg->h.ack - 1, sg->seq - 1);
+  if (idx < 0) {
+    us_stat_inc(s, USTCP_STAT_SYNCOOKIES_FAILED);
+    return false;
+  }
+  if (acceptq_full(l->lq)) {
+    us_stat_inc(s, USTCP_STAT_LISTEN_OVERFLOWS);
+    us_stat_inc(s, USTCP_STAT_LISTEN_DROPS);
+    drop(s, sg, USTCP_STAT_DROP_TCP_ACCEPTQ_FULL);
+    return true;
+  }
+  struct us_req *r = us_pool_alloc(s, &s->tcp->req_pool);
+  if (!r)
+    return false;
+  s->tcp->n_req++;
+  us_stat_inc(s, USTCP_STAT_SYNCOOKIES_RECV);
+  r->e = e;
+  r->e.kind = US_ENT_REQ;
+  r->e.conn_id = us_tcp_new_conn_id(s);
+  us_timer_init(&r->timer, NULL);
+  r->iss = sg->h.ack - 1;
+  r->irs = sg->seq - 1;
+  r->peer_mss = cookie_msstab[idx];
+  r->retrans = 1; /* no RTT sample from a cookie */
+  const struct us_tcp_opts *o = &sg->h.opt;
+  uint32_t ours = (uint32_t)s->cfg.mtu - 40;
+  if (o->ts_ok && o->ts_ecr && s->cfg.timestamps) {
+    /* cookie_timestamp_decode(): the options from our echoed timestamp. */
+    uint32_t opts = o->ts_ecr & TSMASK;
+    r->opts |= TF_TS_OK >> 6;
+    r->ts_recent = o->ts_val;
+    r->ts_offset = us_tcp_ts_offset(s, e.laddr, e.raddr);
+    if ((opts & TS_OPT_WSCALE_MASK) != TS_OPT_WSCALE_MASK && s->cfg.window_scaling) {
+      r->opts |= TF_WS_OK >> 6;
+      r->snd_wscale = (uint8_t)(opts & TS_OPT_WSCALE_MASK);
+      uint32_t space = (uint32_t)US_MAX(s->cfg.rmem[2], s->cfg.rmem_max);
+      int ws = (31 - __builtin_clz(space)) - 15;
+      r->rcv_wscale = (uint8_t)(ws < 0 ? 0 : ws > 14 ? 14 : ws);
+    }
+    if ((opts & TS_OPT_SACK) && s->cfg.sack)
+      r->opts |= TF_SACK_OK >> 6;
+    ours -= 12;
+  }
+  r->rcv_wnd = initial_rwnd((uint32_t)l->rcvbuf / 2, ours);
+  us_tcp_trace_state(s, &r->e, USTCP_TCP_LISTEN, USTCP_TCP_SYN_RECV);
+  struct us_tcb *c = req_to_child(s, l, r, sg);
+  if (!c) {
+    us_tcp_req_free(s, r);
+    return false;
+  }
+  us_tcp_rcv(s, c, sg);
+  return true;
+}
+
 void us_tcp_listen_rcv(struct ustcp_stack *s, struct us_tcb *l, struct us_seg *sg)
 {
   struct us_listen *lq = l->lq;
@@ -134,6 +295,8 @@ void us_tcp_listen_rcv(struct ustcp_stack *s, struct us_tcb *l, struct us_seg *s
     return;
   }
   if (f & US_TCP_ACK) {
+    if (s->cfg.syncookies && lq && !(f & US_TCP_SYN) && cookie_ack(s, l, sg))
+      return;
     /* RFC 9293 3.10.7.2: an ACK to a listener gets RST seq = SEG.ACK. */
     us_tcp_send_rst_reply(s, sg);
     drop(s, sg, USTCP_STAT_DROP_TCP_LISTEN_NO_SYN);
@@ -148,7 +311,21 @@ void us_tcp_listen_rcv(struct ustcp_stack *s, struct us_tcb *l, struct us_seg *s
     return;
   }
   /* Linux tcp_conn_request(): SYN queue first, then the accept queue. */
-  if ((int)lq->syn_qlen > lq->backlog) {
+  bool synq_full = (int)lq->syn_qlen > lq->backlog;
+  if ((synq_full || s->cfg.syncookies == 2) && s->cfg.syncookies) {
+    /* Linux tcp_syn_flood_action(): cookies instead of a request. */
+    if (acceptq_full(lq)) {
+      us_stat_inc(s, USTCP_STAT_LISTEN_OVERFLOWS);
+      us_stat_inc(s, USTCP_STAT_LISTEN_DROPS);
+      drop(s, sg, USTCP_STAT_DROP_TCP_ACCEPTQ_FULL);
+      return;
+    }
+    if (synq_full)
+      us_stat_inc(s, USTCP_STAT_TCP_REQQ_FULL_DO_COOKIES);
+    cookie_synack(s, l, sg);
+    return;
+  }
+  if (synq_full) {
     us_stat_inc(s, USTCP_STAT_TCP_REQQ_FULL_DROP);
     us_stat_inc(s, USTCP_STAT_LISTEN_DROPS);
     drop(s, sg, USTCP_STAT_DROP_TCP_SYNQ_FULL);
@@ -249,9 +426,9 @@ static void req_timer_fire(struct ustcp_stack *s, struct us_timer *tm)
 }
 
 /* The handshake completed: a full TCB in the accept queue. */
-static struct us_tcb *req_to_child(struct ustcp_stack *s, struct us_req *r, struct us_seg *sg)
+static struct us_tcb *req_to_child(struct ustcp_stack *s, struct us_tcb *l, struct us_req *r,
+                                   struct us_seg *sg)
 {
-  struct us_tcb *l = r->listener;
   struct us_tcb *c = us_tcb_alloc(s);
   if (!c)
     return NULL;
@@ -392,7 +569,7 @@ void us_tcp_req_rcv(struct ustcp_stack *s, struct us_req *r, struct us_seg *sg)
   }
   if ((r->opts & (TF_TS_OK >> 6)) && o->ts_ok && seq_leq(sg->seq, rcv_nxt))
     r->ts_recent = o->ts_val;
-  struct us_tcb *c = req_to_child(s, r, sg);
+  struct us_tcb *c = req_to_child(s, l, r, sg);
   if (!c) {
     us_stat_inc(s, USTCP_STAT_LISTEN_DROPS);
     drop(s, sg, USTCP_STAT_DROP_TCP_NO_MEMORY);

@@ -130,6 +130,54 @@ static void abort_on_overflow(void)
   fx_fini(&f);
 }
 
+static void syn_cookies(void)
+{
+  struct ustcp_config cfg;
+  ustcp_config_init(&cfg);
+  cfg.syncookies = 1; /* Linux's default; the seed's (and ours) is 0 */
+  struct fx f;
+  fx_init_cfg(&f, 5, &cfg);
+  int l = fx_listen(&f, 80, 1);
+  int c[3];
+  for (int i = 0; i < 3; i++)
+    c[i] = fx_connect_nb(&f, 80); /* at once: the SYN queue holds 2 */
+  fx_run(&f, 0.05);
+  T_EQ(ustcp_stat(f.S, USTCP_STAT_TCP_REQQ_FULL_DO_COOKIES), 1);
+  T_EQ(ustcp_stat(f.S, USTCP_STAT_SYNCOOKIES_SENT), 1);
+  T_EQ(ustcp_stat(f.S, USTCP_STAT_TCP_REQQ_FULL_DROP), 0);
+  for (int i = 0; i < 3; i++)
+    T_EQ(ustcp_sock_state(f.C, c[i]), USTCP_TCP_ESTABLISHED);
+  for (int i = 0; i < 3; i++)
+    T_EQ(ustcp_write(f.C, c[i], "ok", 2), 2);
+  /* Accept as they come; a cookie ACK dropped on a full accept queue is
+   * made good by the client's data (a valid cookie again). */
+  fx_set_nonblock(f.S, l);
+  int got = 0, bytes = 0, full_opts = 0;
+  for (int round = 0; round < 40 && got < 3; round++) {
+    int a;
+    while ((a = ustcp_accept(f.S, l, NULL, NULL)) >= 0) {
+      got++;
+      struct tcp_info ti;
+      socklen_t tl = sizeof(ti);
+      ustcp_getsockopt(f.S, a, IPPROTO_TCP, TCP_INFO, &ti, &tl);
+      full_opts += (ti.tcpi_options & (TCPI_OPT_SACK | TCPI_OPT_WSCALE | TCPI_OPT_TIMESTAMPS)) ==
+                       (TCPI_OPT_SACK | TCPI_OPT_WSCALE | TCPI_OPT_TIMESTAMPS) &&
+                   ti.tcpi_snd_mss == 1448;
+      char x[4];
+      fx_run(&f, 0.5);
+      ssize_t r = ustcp_read(f.S, a, x, sizeof(x));
+      bytes += r > 0 ? (int)r : 0;
+    }
+    fx_run(&f, 0.5);
+  }
+  T_EQ(got, 3);
+  T_EQ(bytes, 6);
+  T_EQ(full_opts, 3); /* the cookie kept the SYN's options in the timestamp */
+  T_EQ(ustcp_stat(f.S, USTCP_STAT_SYNCOOKIES_RECV), 1);
+  T_EQ(ustcp_stat(f.S, USTCP_STAT_SYNCOOKIES_FAILED), 0);
+  fx_fini(&f);
+}
+
 static void close_listener_resets(void)
 {
   struct fx f;
@@ -195,6 +243,7 @@ int main(void)
   T_RUN(acceptq_overflow);
   T_RUN(synq_overflow_and_synack_timer);
   T_RUN(abort_on_overflow);
+  T_RUN(syn_cookies);
   T_RUN(close_listener_resets);
   T_RUN(listener_shutdown_and_errors);
   return T_DONE();
