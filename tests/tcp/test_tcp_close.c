@@ -232,6 +232,41 @@ static void poll_after_rst(void)
   fx_fini(&f);
 }
 
+static void time_wait_syn_reuse(void)
+{
+  /* The server closes first and keeps TIME_WAIT; the client comes back
+   * from the same port: its SYN (later timestamp) reuses the entry
+   * (Linux tcp_timewait_state_process, TWRecycled). */
+  struct fx f;
+  fx_init(&f, 5);
+  int l = fx_listen(&f, 80, 4);
+  int c = ustcp_socket(f.C, AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  ustcp_setsockopt(f.C, c, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  struct sockaddr_in me = fx_sin("10.0.0.2", 40000), srv = fx_sin("10.0.0.1", 80);
+  T_EQ(ustcp_bind(f.C, c, (struct sockaddr *)&me, sizeof(me)), 0);
+  T_EQ(ustcp_connect(f.C, c, (struct sockaddr *)&srv, sizeof(srv)), 0);
+  int s = ustcp_accept(f.S, l, NULL, NULL);
+  T_EQ(ustcp_close(f.S, s), 0);
+  char b[4];
+  T_EQ(ustcp_read(f.C, c, b, sizeof(b)), 0);
+  T_EQ(ustcp_close(f.C, c), 0);
+  fx_run(&f, 1);
+  struct ustcp_mem_info mi;
+  ustcp_mem_info(f.S, &mi);
+  T_EQ(mi.timewait, 1);
+  int c2 = ustcp_socket(f.C, AF_INET, SOCK_STREAM, 0);
+  ustcp_setsockopt(f.C, c2, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  T_EQ(ustcp_bind(f.C, c2, (struct sockaddr *)&me, sizeof(me)), 0);
+  T_EQ(ustcp_connect(f.C, c2, (struct sockaddr *)&srv, sizeof(srv)), 0);
+  T_EQ(ustcp_stat(f.S, USTCP_STAT_TCP_TW_RECYCLED), 1);
+  int s2 = ustcp_accept(f.S, l, NULL, NULL);
+  T_CHECK(s2 >= 0);
+  T_EQ(ustcp_write(f.C, c2, "re", 2), 2);
+  T_EQ(ustcp_read(f.S, s2, b, sizeof(b)), 2);
+  fx_fini(&f);
+}
+
 int main(void)
 {
   T_RUN(close_unread_rst);
@@ -243,5 +278,6 @@ int main(void)
   T_RUN(shutdown_syn_sent);
   T_RUN(orphan_data_rst);
   T_RUN(poll_after_rst);
+  T_RUN(time_wait_syn_reuse);
   return T_DONE();
 }

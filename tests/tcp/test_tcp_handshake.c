@@ -187,6 +187,27 @@ static void nonblocking_connect_errors(void)
   fx_fini(&f);
 }
 
+static void icmp_unreachable(void)
+{
+  /* A router with no route answers the SYN with ICMP net unreachable: the
+   * connecting socket fails at once (Linux tcp_v4_err, SYN_SENT). */
+  struct ustcp_sim *sim = ustcp_sim_create(3);
+  int h = ustcp_sim_add_host(sim, "cli", "10.0.1.2", NULL);
+  int r = ustcp_sim_add_router(sim, "r");
+  T_EQ(ustcp_sim_router_addr(sim, r, "10.0.1.1"), 0);
+  struct ustcp_link_params p = {.latency = USTCP_MS(5)};
+  T_CHECK(ustcp_sim_link(sim, h, r, &p, &p) >= 0);
+  struct ustcp_stack *C = ustcp_sim_stack(sim, h);
+  int c = ustcp_socket(C, AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = fx_sin("10.9.9.9", 80);
+  double t0 = (double)ustcp_sim_now(sim) / 1e9;
+  T_EQ(ustcp_connect(C, c, (struct sockaddr *)&a, sizeof(a)), -1);
+  T_EQ(errno, ENETUNREACH);
+  T_CHECK((double)ustcp_sim_now(sim) / 1e9 - t0 < 0.1);
+  T_EQ(ustcp_stat(C, USTCP_STAT_TCP_ATTEMPT_FAILS), 1);
+  ustcp_sim_destroy(sim);
+}
+
 int main(void)
 {
   T_RUN(lost_syn);
@@ -197,5 +218,6 @@ int main(void)
   T_RUN(syn_timeout);
   T_RUN(blocking_connect_timeout_sndtimeo);
   T_RUN(nonblocking_connect_errors);
+  T_RUN(icmp_unreachable);
   return T_DONE();
 }
