@@ -144,7 +144,8 @@ struct us_tcb {
   uint8_t tlp; /* RFC 8985: 1 = the RTO slot holds a probe timeout,
                   2 = a probe is out (until tlp_high is ACKed) */
   uint32_t tlp_high;
-  uint32_t snd_sml; /* end of the last small segment sent (Minshall-Nagle) */
+  uint32_t snd_sml;          /* end of the last small segment sent (Minshall-Nagle) */
+  uint32_t dsack_l, dsack_r; /* RFC 2883 D-SACK to report (empty if equal) */
 
   /* RFC 9293 3.3.1 */
   uint32_t iss, snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2, max_sndwnd;

@@ -481,6 +481,12 @@ static bool rcv_data(struct ustcp_stack *s, struct us_tcb **tp, struct us_seg *s
     /* Trim what we already have. */
     if (seq_lt(seq, t->rcv_nxt)) {
       uint32_t skip = t->rcv_nxt - seq;
+      /* RFC 2883 / Linux tcp_dsack_set(): report the duplicate range. */
+      if (t->flags & TF_SACK_OK) {
+        t->dsack_l = seq;
+        t->dsack_r = skip >= len ? seq + len : t->rcv_nxt;
+        us_stat_inc(s, USTCP_STAT_TCP_DSACK_OLD_SENT);
+      }
       if (skip >= len) {
         len = 0;
         t->flags |= TF_ACK_NOW; /* duplicate: ACK at once (Linux dupack) */

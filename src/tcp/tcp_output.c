@@ -143,8 +143,17 @@ static int xmit(struct ustcp_stack *s, struct us_tcb *t, uint32_t seq, uint32_t 
   } else {
     if (t->flags & TF_TS_OK)
       fill_ts(s, &h.opt, t->ts_offset, t->ts_recent);
+    uint8_t maxb = (t->flags & TF_TS_OK) ? 3 : 4;
+    if ((t->flags & TF_SACK_OK) && !(flags & US_TCP_RST) && t->dsack_l != t->dsack_r) {
+      /* RFC 2883: the D-SACK block first, once. */
+      h.opt.sack[0].left = t->dsack_l;
+      h.opt.sack[0].right = t->dsack_r;
+      h.opt.nsack = 1;
+      t->dsack_l = t->dsack_r;
+    }
     if ((t->flags & TF_SACK_OK) && t->ofo && t->ofo->n && !(flags & US_TCP_RST))
-      h.opt.nsack = us_tcp_sack_blocks(t, h.opt.sack, (t->flags & TF_TS_OK) ? 3 : 4);
+      h.opt.nsack = (uint8_t)(h.opt.nsack + us_tcp_sack_blocks(t, h.opt.sack + h.opt.nsack,
+                                                               (uint8_t)(maxb - h.opt.nsack)));
     if (flags & US_TCP_RST) {
       win = 0;
     } else {

@@ -74,6 +74,7 @@ static void bulk_lossy(void)
   T_CHECK(ustcp_stat(f.C, USTCP_STAT_TCP_FAST_RETRANS) > 0);
   T_CHECK(ustcp_stat(f.C, USTCP_STAT_TCP_RETRANS_SEGS) > 0);
   T_CHECK(ustcp_stat(f.S, USTCP_STAT_TCP_OFO_QUEUE) > 0);
+  T_CHECK(ustcp_stat(f.S, USTCP_STAT_TCP_DSACK_OLD_SENT) > 0); /* duplicates: D-SACK */
   fx_fini(&f);
 }
 
