@@ -5,15 +5,17 @@
  */
 #include "tcp/tcp.h"
 
-static void nr_init(struct us_tcb *t)
+static void nr_init(struct ustcp_stack *s, struct us_tcb *t)
 {
+  (void)s;
   t->cwnd = US_TCP_INIT_CWND * (uint32_t)t->mss; /* RFC 6928 */
   t->ssthresh = UINT32_MAX / 2;                  /* RFC 5681 3.1: arbitrarily high */
   t->cwnd_cnt = 0;
 }
 
-static void nr_on_ack(struct us_tcb *t, uint32_t acked)
+static void nr_on_ack(struct ustcp_stack *s, struct us_tcb *t, uint32_t acked)
 {
+  (void)s;
   uint32_t cap = UINT32_MAX / 4;
   if (t->cwnd < t->ssthresh) {
     /* RFC 5681 (2) slow start (Linux: grow by what was ACKed). */
@@ -32,8 +34,9 @@ static void nr_on_ack(struct us_tcb *t, uint32_t acked)
     t->cwnd = cap;
 }
 
-static uint32_t nr_ssthresh(struct us_tcb *t)
+static uint32_t nr_ssthresh(struct ustcp_stack *s, struct us_tcb *t)
 {
+  (void)s;
   uint32_t flight = t->snd_nxt - t->snd_una;
   uint32_t half = flight / 2;
   uint32_t min = 2u * t->mss;
@@ -47,6 +50,7 @@ const struct us_cc_ops *us_cc_newreno(void)
       .init = nr_init,
       .on_ack = nr_on_ack,
       .ssthresh = nr_ssthresh,
+      .release = NULL,
   };
   return &ops;
 }

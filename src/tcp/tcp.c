@@ -53,9 +53,11 @@ int us_tcp_init(struct ustcp_stack *s)
   us_pool_init(&tc->ofo_pool, sizeof(struct us_ofo), 4);
   us_pool_init(&tc->sack_pool, sizeof(struct us_sackb), 8);
   us_pool_init(&tc->listen_pool, sizeof(struct us_listen), 16);
+  us_pool_init(&tc->cc_pool, sizeof(struct us_cubic), 64);
   tc->hash_seed = us_rng_next(&s->rng);
   tc->port_hint = us_rng_u32(&s->rng);
-  tc->cc = us_cc_newreno();
+  /* CUBIC, upstream Linux's default (RFC 9438). */
+  tc->cc = us_cc_cubic();
   return 0;
 }
 
@@ -70,6 +72,7 @@ void us_tcp_fini(struct ustcp_stack *s)
   us_pool_fini(&tc->ofo_pool);
   us_pool_fini(&tc->sack_pool);
   us_pool_fini(&tc->listen_pool);
+  us_pool_fini(&tc->cc_pool);
   free(tc->ehash);
   free(tc->bhash);
   free(tc);
@@ -245,6 +248,8 @@ static void tcb_release(struct ustcp_stack *s, struct us_tcb *t)
   us_bq_clear(s, &t->rcvq);
   us_tcp_ofo_free(s, t);
   us_tcp_sack_free(s, t);
+  if (s->tcp->cc->release)
+    s->tcp->cc->release(s, t);
 }
 
 struct us_tcb *us_tcb_maybe_free(struct ustcp_stack *s, struct us_tcb *t)

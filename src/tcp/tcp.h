@@ -116,12 +116,13 @@ struct us_tcb {
   struct us_timer timer;
   ustcp_time_t deadline[US_TT_COUNT];
 
-  struct us_bq sndq;     /* bytes [snd_una, snd_una + len): unacked, then unsent */
-  struct us_bq rcvq;     /* in-order received data not yet read */
-  struct us_ofo *ofo;    /* out-of-order data (NULL until needed) */
-  struct us_sackb *sack; /* what the peer SACKed (NULL until needed) */
-  struct us_listen *lq;  /* LISTEN: the two queues */
-  struct us_tcb *parent; /* child not yet accepted: its listener */
+  struct us_bq sndq;      /* bytes [snd_una, snd_una + len): unacked, then unsent */
+  struct us_bq rcvq;      /* in-order received data not yet read */
+  struct us_ofo *ofo;     /* out-of-order data (NULL until needed) */
+  struct us_sackb *sack;  /* what the peer SACKed (NULL until needed) */
+  struct us_cubic *cubic; /* CUBIC state (NULL until the first loss) */
+  struct us_listen *lq;   /* LISTEN: the two queues */
+  struct us_tcb *parent;  /* child not yet accepted: its listener */
   struct us_tcb *aq_next;
 
   uint32_t flags;
@@ -251,7 +252,7 @@ struct us_tcp {
   uint32_t ehash_mask, ehash_count;
   struct us_ent **bhash; /* port -> TCBs and TIME_WAIT entries bound to it */
   uint32_t bhash_mask;
-  struct us_pool tcb_pool, req_pool, tw_pool, ofo_pool, sack_pool, listen_pool;
+  struct us_pool tcb_pool, req_pool, tw_pool, ofo_pool, sack_pool, listen_pool, cc_pool;
   uint64_t n_tcb, n_req, n_tw;
   uint32_t next_conn_id;
   uint64_t hash_seed;

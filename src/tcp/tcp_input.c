@@ -67,7 +67,7 @@ void us_tcp_parse_syn_opts(struct ustcp_stack *s, struct us_tcb *t, const struct
   us_tcp_set_mss(s, t);
 }
 
-static void init_cwnd(struct ustcp_stack *s, struct us_tcb *t) { s->tcp->cc->init(t); }
+static void init_cwnd(struct ustcp_stack *s, struct us_tcb *t) { s->tcp->cc->init(s, t); }
 
 /* RFC 6298 (2.2)-(3): sample from the timed segment (Karn), else from the
  * echoed timestamp (RFC 7323 4.1). */
@@ -380,7 +380,7 @@ static bool rcv_ack(struct ustcp_stack *s, struct us_tcb **tp, struct us_seg *sg
       if ((t->flags & TF_IN_LOSS) && seq_geq(ack, t->recover))
         t->flags &= ~TF_IN_LOSS;
       t->dupacks = 0;
-      s->tcp->cc->on_ack(t, acked);
+      s->tcp->cc->on_ack(s, t, acked);
     }
     us_tcp_rearm_rto(s, t);
 
@@ -424,7 +424,7 @@ static bool rcv_ack(struct ustcp_stack *s, struct us_tcb **tp, struct us_seg *sg
         enter = true;
       /* RFC 6582 3.2 (2): not for losses of the previous episode. */
       if (enter && seq_geq(ack, t->recover)) {
-        t->ssthresh = s->tcp->cc->ssthresh(t);
+        t->ssthresh = s->tcp->cc->ssthresh(s, t);
         t->cwnd = t->ssthresh;
         t->recover = t->snd_nxt;
         t->flags |= TF_IN_RECOVERY;

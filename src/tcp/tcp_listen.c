@@ -474,7 +474,7 @@ static struct us_tcb *req_to_child(struct ustcp_stack *s, struct us_tcb *l, stru
   us_tcp_init_buffers(s, c);
   c->rcv_ssthresh = r->rcv_wnd;
   us_tcp_set_mss(s, c);
-  s->tcp->cc->init(c);
+  s->tcp->cc->init(s, c);
   /* The SYN-ACK round trip (Linux tcp_synack_rtt_meas): from our clock
    * when the SYN-ACK was not retransmitted (Karn), else from the echo. */
   if (!r->retrans) {

@@ -198,7 +198,7 @@ static bool timer_rto(struct ustcp_stack *s, struct us_tcb *t)
   /* RFC 5681 (4): loss window; RFC 6298 (5.5)-(5.7). */
   uint32_t flight = t->snd_nxt - t->snd_una;
   if (!(t->flags & TF_IN_LOSS)) {
-    t->ssthresh = s->tcp->cc->ssthresh(t);
+    t->ssthresh = s->tcp->cc->ssthresh(s, t);
     (void)flight;
   }
   t->cwnd = t->mss;
