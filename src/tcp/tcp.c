@@ -348,6 +348,14 @@ uint32_t us_tcp_snd_space(const struct ustcp_stack *s, const struct us_tcb *t)
   return (uint32_t)want;
 }
 
+uint32_t us_tcp_window_clamp(const struct ustcp_stack *s, const struct us_tcb *t)
+{
+  uint32_t adv = (uint32_t)s->cfg.mtu - 40 - ((t->flags & TF_TS_OK) ? 12 : 0);
+  if (t->rcv_space > 2 * adv)
+    return t->rcv_space - adv;
+  return t->rcv_space;
+}
+
 void us_tcp_init_buffers(struct ustcp_stack *s, struct us_tcb *t)
 {
   (void)s;

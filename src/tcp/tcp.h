@@ -302,6 +302,9 @@ void us_tcp_trace_state(struct ustcp_stack *s, const struct us_ent *e, int old_s
 /* Buffer sizing */
 void us_tcp_init_buffers(struct ustcp_stack *s, struct us_tcb *t);
 uint32_t us_tcp_rcv_space(const struct us_tcb *t);
+/* Linux window_clamp: the space less one segment kept in reserve
+ * (tcp_init_buffer_space "force reservation of one segment"). */
+uint32_t us_tcp_window_clamp(const struct ustcp_stack *s, const struct us_tcb *t);
 uint32_t us_tcp_snd_space(const struct ustcp_stack *s, const struct us_tcb *t);
 
 /* ---- tcp_isn.c: RFC 6528 ISN, RFC 6056 ports, timestamp offsets */

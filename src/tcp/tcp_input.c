@@ -131,6 +131,8 @@ static void rcv_synsent(struct ustcp_stack *s, struct us_tcb *t, struct us_seg *
   t->snd_wl2 = h->ack;
   t->rcv_adv = t->rcv_nxt + t->rcv_ssthresh;
   t->last_rcv = s->now;
+  if (t->rcv_ssthresh > us_tcp_window_clamp(s, t)) /* Linux tcp_init_buffer_space */
+    t->rcv_ssthresh = us_tcp_window_clamp(s, t);
   if (f & US_TCP_ACK) {
     t->snd_una = h->ack;
     if (!t->retrans && (t->flags & TF_RTT_TIMING))
@@ -212,10 +214,11 @@ static void event_data_recv(struct ustcp_stack *s, struct us_tcb *t, uint32_t le
     }
   }
   t->lrcvtime = s->now;
-  if (t->rcv_ssthresh < t->rcv_space && len >= t->rcv_mss / 2) {
+  uint32_t clamp = us_tcp_window_clamp(s, t);
+  if (t->rcv_ssthresh < clamp && len >= t->rcv_mss / 2) {
     t->rcv_ssthresh += 2u * t->rcv_mss;
-    if (t->rcv_ssthresh > t->rcv_space)
-      t->rcv_ssthresh = t->rcv_space;
+    if (t->rcv_ssthresh > clamp)
+      t->rcv_ssthresh = clamp;
   }
 }
 

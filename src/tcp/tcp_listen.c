@@ -473,6 +473,8 @@ static struct us_tcb *req_to_child(struct ustcp_stack *s, struct us_tcb *l, stru
   c->conn_start = s->now;
   us_tcp_init_buffers(s, c);
   c->rcv_ssthresh = r->rcv_wnd;
+  if (c->rcv_ssthresh > us_tcp_window_clamp(s, c)) /* Linux tcp_init_buffer_space */
+    c->rcv_ssthresh = us_tcp_window_clamp(s, c);
   us_tcp_set_mss(s, c);
   s->tcp->cc->init(s, c);
   /* The SYN-ACK round trip (Linux tcp_synack_rtt_meas): from our clock
