@@ -38,7 +38,7 @@
 #define US_TCP_INIT_CWND 10    /* RFC 6928 */
 #define US_TCP_OFO_MAX_RANGES 64
 #define US_TCP_SACK_MAX_RANGES 32
-#define US_TCP_CHALLENGE_PER_SEC 1000 /* Linux tcp_challenge_ack_limit */
+#define US_TCP_OOW_RATELIMIT_MS 500 /* Linux tcp_invalid_ratelimit */
 
 /* ----------------------------------------------------------- hash entries */
 
@@ -122,7 +122,6 @@ struct us_tcb {
   struct us_sackb *sack;  /* what the peer SACKed (NULL until needed) */
   struct us_cubic *cubic; /* CUBIC state (NULL until the first loss) */
   struct us_listen *lq;   /* LISTEN: the two queues */
-  struct us_tcb *parent;  /* child not yet accepted: its listener */
   struct us_tcb *aq_next;
 
   uint32_t flags;
@@ -153,7 +152,6 @@ struct us_tcb {
   uint32_t irs, rcv_nxt, rcv_adv, rcv_wup;
   uint32_t rcv_ssthresh; /* Linux: window grows toward the space */
   uint32_t rcv_space;    /* bytes we may advertise (rcvbuf / 2) */
-  uint32_t snd_space;    /* send queue limit */
 
   /* loss recovery */
   uint32_t rtx_nxt, rtx_high; /* retransmit [rtx_nxt, rtx_high) minus SACKed */
@@ -171,7 +169,6 @@ struct us_tcb {
   ustcp_time_t last_rcv;      /* keepalive idle, delayed ACK ato */
   ustcp_time_t last_snd_data;
   ustcp_time_t lrcvtime; /* last data received (Linux icsk_ack.lrcvtime) */
-  ustcp_time_t conn_start;
 
   /* options (seconds unless said) */
   uint32_t keepidle, keepintvl;
@@ -180,10 +177,9 @@ struct us_tcb {
   uint32_t user_timeout_ms;
   uint32_t rcvtimeo_ms, sndtimeo_ms;
   int32_t rcvbuf, sndbuf; /* as getsockopt reports (doubled) */
-  uint32_t challenge_cnt;
-  uint32_t challenge_sec;
-  uint32_t ato_us;      /* delayed-ACK timeout (Linux icsk_ack.ato) */
-  uint32_t snd_cur_off; /* send cursor: queue offset of snd_cur's first byte */
+  uint32_t last_oow_ms;   /* last out-of-window/challenge ACK (Linux last_oow_ack_time) */
+  uint32_t ato_us;        /* delayed-ACK timeout (Linux icsk_ack.ato) */
+  uint32_t snd_cur_off;   /* send cursor: queue offset of snd_cur's first byte */
   struct us_chunk *snd_cur;
   uint32_t drs_copied; /* receive-buffer autotuning (Linux DRS) */
   ustcp_time_t drs_time;
@@ -336,7 +332,10 @@ void us_tcp_send_raw(struct ustcp_stack *s, uint32_t la, uint16_t lp, uint32_t r
                      const struct us_tcp_opts *o);
 void us_tcp_send_synack(struct ustcp_stack *s, struct us_req *r);
 uint32_t us_tcp_select_window(struct ustcp_stack *s, struct us_tcb *t);
+/* Linux tcp_oow_rate_limited(): one out-of-window ACK (challenge ACKs
+ * included) per 500 ms per connection. */
 bool us_tcp_challenge_ok(struct ustcp_stack *s, struct us_tcb *t);
+bool us_tcp_oow_ok(struct ustcp_stack *s, struct us_tcb *t);
 void us_tcp_retransmit_head(struct ustcp_stack *s, struct us_tcb *t);
 
 /* ---- tcp_input.c */

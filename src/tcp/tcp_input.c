@@ -585,7 +585,9 @@ static void rcv_synced(struct ustcp_stack *s, struct us_tcb *t, struct us_seg *s
   if (ok && sg->end == sg->seq && rwnd == 0 && sg->seq != t->rcv_nxt && !(f & US_TCP_RST))
     ok = seq_leq(sg->seq, t->rcv_nxt);
   if (!ok) {
-    if (!(f & US_TCP_RST))
+    /* Linux tcp_validate_incoming(): a dupack, rate-limited unless the
+     * segment carries data (data is not part of an ACK loop). */
+    if (!(f & US_TCP_RST) && ((sg->len && !(f & US_TCP_SYN)) || us_tcp_oow_ok(s, t)))
       send_dupack(s, t);
     drop(s, sg,
          (f & US_TCP_RST) ? USTCP_STAT_DROP_TCP_RST_INVALID : USTCP_STAT_DROP_TCP_SEQ_OUTSIDE);

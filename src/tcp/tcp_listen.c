@@ -61,7 +61,6 @@ struct us_tcb *us_tcp_accept_pop(struct ustcp_stack *s, struct us_tcb *l)
     lq->aq_tail = NULL;
   c->aq_next = NULL;
   lq->aq_len--;
-  c->parent = NULL;
   c->flags &= ~(TF_IN_ACCEPTQ | TF_ORPHAN);
   return c;
 }
@@ -470,7 +469,6 @@ static struct us_tcb *req_to_child(struct ustcp_stack *s, struct us_tcb *l, stru
   c->ts_recent = r->ts_recent;
   c->ts_offset = r->ts_offset;
   c->last_rcv = s->now;
-  c->conn_start = s->now;
   us_tcp_init_buffers(s, c);
   c->rcv_ssthresh = r->rcv_wnd;
   if (c->rcv_ssthresh > us_tcp_window_clamp(s, c)) /* Linux tcp_init_buffer_space */
@@ -492,7 +490,6 @@ static struct us_tcb *req_to_child(struct ustcp_stack *s, struct us_tcb *l, stru
   us_tcp_hash_insert(s, &c->e);
   us_tcp_bind_insert(s, &c->e);
   struct us_listen *lq = l->lq;
-  c->parent = l;
   c->flags |= TF_IN_ACCEPTQ | TF_ORPHAN;
   if (lq->aq_tail)
     lq->aq_tail->aq_next = c;

@@ -291,18 +291,22 @@ void us_tcp_send_synack(struct ustcp_stack *s, struct us_req *r)
                   US_TCP_SYN | US_TCP_ACK, r->rcv_wnd, &o);
 }
 
-/* RFC 5961 7 / Linux tcp_challenge_ack_limit: at most N challenge ACKs a
- * second per connection (Linux has a global limit with jitter). */
+/* RFC 5961 7 as Linux 6.x limits it: tcp_challenge_ack_limit is
+ * unlimited by default, and each connection sends at most one
+ * out-of-window ACK per tcp_invalid_ratelimit (500 ms). */
+bool us_tcp_oow_ok(struct ustcp_stack *s, struct us_tcb *t)
+{
+  uint32_t now = (uint32_t)(s->now / 1000000u);
+  if (t->last_oow_ms && now - t->last_oow_ms < US_TCP_OOW_RATELIMIT_MS)
+    return false;
+  t->last_oow_ms = now ? now : 1;
+  return true;
+}
+
 bool us_tcp_challenge_ok(struct ustcp_stack *s, struct us_tcb *t)
 {
-  uint32_t sec = (uint32_t)(s->now / USTCP_SEC(1));
-  if (sec != t->challenge_sec) {
-    t->challenge_sec = sec;
-    t->challenge_cnt = 0;
-  }
-  if (t->challenge_cnt >= US_TCP_CHALLENGE_PER_SEC)
+  if (!us_tcp_oow_ok(s, t))
     return false;
-  t->challenge_cnt++;
   us_stat_inc(s, USTCP_STAT_TCP_CHALLENGE_ACK);
   return true;
 }

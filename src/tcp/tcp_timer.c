@@ -140,7 +140,7 @@ static bool write_timed_out(struct ustcp_stack *s, struct us_tcb *t)
     int max = t->syn_retries ? t->syn_retries : s->cfg.syn_retries;
     if (t->retrans >= max + s->cfg.syn_linear_timeouts)
       return true;
-    return s->now - t->conn_start >= retrans_budget(max, US_TCP_RTO_INIT);
+    return s->now - t->retrans_stamp >= retrans_budget(max, US_TCP_RTO_INIT);
   }
   if (!t->retrans_stamp)
     return false;

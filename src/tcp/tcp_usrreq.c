@@ -148,7 +148,7 @@ int us_tcp_connect(struct ustcp_stack *s, struct us_tcb *t, uint32_t addr, uint1
     mss = t->user_mss;
   uint32_t space = t->rcv_space;
   t->rcv_ssthresh = space > mss ? (space / mss) * mss : space;
-  t->conn_start = s->now;
+  t->retrans_stamp = s->now; /* the first SYN (Linux retrans_stamp) */
   t->retrans = 0;
   t->backoff = 0;
   t->rto_us = (uint32_t)(US_TCP_RTO_INIT / 1000);
