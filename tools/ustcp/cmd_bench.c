@@ -463,6 +463,7 @@ static void usage(FILE *f)
 {
   fprintf(f, "usage: ustcp bench NAME|all|list [--json] [--quick] [--runs N] [--cpu N]\n"
              "                  [--mtu N] [--no-offload] [--ustcp-only|--linux-only] [-v]\n"
+             "                  [--conns N1,N2,N3]  (conns sizes; Linux runs at N1)\n"
              "benchmarks:\n");
   for (size_t i = 0; i < sizeof(benches) / sizeof(benches[0]); i++)
     fprintf(f, "  %-6s %s\n", benches[i].name, benches[i].help);
@@ -525,6 +526,16 @@ int cmd_bench(int argc, char **argv)
       c.ustcp_only = 1;
     } else if (!strcmp(a, "--linux-only")) {
       c.linux_only = 1;
+    } else if (!strcmp(a, "--conns") && i + 1 < argc) {
+      /* N1,N2,N3: the three ustcp sizes; Linux runs at N1 */
+      if (sscanf(argv[++i], "%d,%d,%d", &c.o.conns_n[0], &c.o.conns_n[1], &c.o.conns_n[2]) != 3 ||
+          c.o.conns_n[0] < 1 || c.o.conns_n[1] < 1 || c.o.conns_n[2] < 1 ||
+          c.o.conns_n[0] > 9000 * 1000 || c.o.conns_n[1] > 9000 * 1000 ||
+          c.o.conns_n[2] > 9000 * 1000) {
+        fprintf(stderr, "ustcp bench: --conns wants N1,N2,N3 (each 1..9000000)\n");
+        return 2;
+      }
+      c.o.conns_linux_n = c.o.conns_n[0];
     } else if ((!strcmp(a, "--runs") || !strcmp(a, "--cpu") || !strcmp(a, "--mtu")) &&
                i + 1 < argc) {
       int v = atoi(argv[++i]);
