@@ -70,8 +70,12 @@ static struct us_tcb *still(struct ustcp_stack *s, int fd, struct us_tcb *t)
   return us_sock_get(s, fd) == t ? t : NULL;
 }
 
-static const char *fmt_addr(char *buf, size_t n, const struct sockaddr *a, socklen_t len)
+static const char *fmt_addr(const struct ustcp_stack *s, char *buf, size_t n,
+                            const struct sockaddr *a, socklen_t len)
 {
+  buf[0] = 0;
+  if (!us_tracing(s))
+    return buf;
   if (!a || len < (socklen_t)sizeof(struct sockaddr_in) || a->sa_family != AF_INET) {
     snprintf(buf, n, "?");
     return buf;
@@ -94,7 +98,7 @@ int ustcp_socket(struct ustcp_stack *s, int domain, int type, int protocol)
 {
   us_clock_refresh(s);
   char d[64];
-  snprintf(d, sizeof(d), "domain=%d type=%d proto=%d", domain, type, protocol);
+  US_DETAIL(s, d, "domain=%d type=%d proto=%d", domain, type, protocol);
   int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
   long r;
   if (domain != AF_INET)
@@ -142,7 +146,7 @@ int ustcp_bind(struct ustcp_stack *s, int fd, const struct sockaddr *addr, sockl
 {
   us_clock_refresh(s);
   char d[64];
-  fmt_addr(d, sizeof(d), addr, len);
+  fmt_addr(s, d, sizeof(d), addr, len);
   struct us_tcb *t = us_sock_get(s, fd);
   long r;
   uint32_t ip;
@@ -158,7 +162,7 @@ int ustcp_listen(struct ustcp_stack *s, int fd, int backlog)
 {
   us_clock_refresh(s);
   char d[32];
-  snprintf(d, sizeof(d), "backlog=%d", backlog);
+  US_DETAIL(s, d, "backlog=%d", backlog);
   struct us_tcb *t = us_sock_get(s, fd);
   long r = t ? us_tcp_listen(s, t, backlog) : -EBADF;
   return (int)us_sock_ret(s, "listen", fd, r, d);
@@ -215,7 +219,7 @@ int ustcp_accept4(struct ustcp_stack *s, int fd, struct sockaddr *addr, socklen_
         struct sockaddr_in in = {.sin_family = AF_INET,
                                  .sin_port = htons(c->e.rport),
                                  .sin_addr.s_addr = htonl(c->e.raddr)};
-        fmt_addr(d, sizeof(d), (struct sockaddr *)&in, sizeof(in));
+        fmt_addr(s, d, sizeof(d), (struct sockaddr *)&in, sizeof(in));
         break;
       }
       if (t->flags & TF_NONBLOCK) {
@@ -243,7 +247,7 @@ int ustcp_connect(struct ustcp_stack *s, int fd, const struct sockaddr *addr, so
 {
   us_clock_refresh(s);
   char d[64];
-  fmt_addr(d, sizeof(d), addr, len);
+  fmt_addr(s, d, sizeof(d), addr, len);
   struct us_tcb *t = us_sock_get(s, fd);
   long r;
   uint32_t ip;
@@ -288,8 +292,7 @@ static ssize_t do_send(struct ustcp_stack *s, const char *api, int fd, const str
   for (int i = 0; i < iovcnt; i++)
     total += iov[i].iov_len;
   char d[48] = "";
-  if (us_tracing(s)) /* arguments are formatted only for a trace hook */
-    snprintf(d, sizeof(d), "len=%zu", total);
+  US_DETAIL(s, d, "len=%zu", total);
   long r;
   if (!t) {
     r = -EBADF;
@@ -337,10 +340,9 @@ static ssize_t do_recv(struct ustcp_stack *s, const char *api, int fd, const str
   for (int i = 0; i < iovcnt; i++)
     total += iov[i].iov_len;
   char d[48] = "";
-  if (us_tracing(s))
-    snprintf(d, sizeof(d), "len=%zu%s%s%s", total, (flags & MSG_PEEK) ? " MSG_PEEK" : "",
-             (flags & MSG_DONTWAIT) ? " MSG_DONTWAIT" : "",
-             (flags & MSG_WAITALL) ? " MSG_WAITALL" : "");
+  US_DETAIL(s, d, "len=%zu%s%s%s", total, (flags & MSG_PEEK) ? " MSG_PEEK" : "",
+            (flags & MSG_DONTWAIT) ? " MSG_DONTWAIT" : "",
+            (flags & MSG_WAITALL) ? " MSG_WAITALL" : "");
   long r;
   if (!t) {
     r = -EBADF;
@@ -450,9 +452,9 @@ int ustcp_shutdown(struct ustcp_stack *s, int fd, int how)
   static const char *const names[] = {"how=SHUT_RD", "how=SHUT_WR", "how=SHUT_RDWR"};
   char d[24];
   if (how >= 0 && how <= 2)
-    snprintf(d, sizeof(d), "%s", names[how]);
+    US_DETAIL(s, d, "%s", names[how]);
   else
-    snprintf(d, sizeof(d), "how=%d", how);
+    US_DETAIL(s, d, "how=%d", how);
   struct us_tcb *t = us_sock_get(s, fd);
   long r = t ? us_tcp_shutdown(s, t, how) : -EBADF;
   return (int)us_sock_ret(s, "shutdown", fd, r, d);
@@ -504,26 +506,26 @@ int ustcp_fcntl(struct ustcp_stack *s, int fd, int cmd, ...)
   long r;
   if (!t) {
     r = -EBADF;
-    snprintf(d, sizeof(d), "cmd=%d", cmd);
+    US_DETAIL(s, d, "cmd=%d", cmd);
   } else if (cmd == F_GETFL) {
     r = O_RDWR | ((t->flags & TF_NONBLOCK) ? O_NONBLOCK : 0);
-    snprintf(d, sizeof(d), "F_GETFL");
+    US_DETAIL(s, d, "F_GETFL");
   } else if (cmd == F_SETFL) {
     if (arg & O_NONBLOCK)
       t->flags |= TF_NONBLOCK;
     else
       t->flags &= ~TF_NONBLOCK;
     r = 0;
-    snprintf(d, sizeof(d), "F_SETFL%s", (arg & O_NONBLOCK) ? " O_NONBLOCK" : "");
+    US_DETAIL(s, d, "F_SETFL%s", (arg & O_NONBLOCK) ? " O_NONBLOCK" : "");
   } else if (cmd == F_GETFD) {
     r = 0;
-    snprintf(d, sizeof(d), "F_GETFD");
+    US_DETAIL(s, d, "F_GETFD");
   } else if (cmd == F_SETFD) {
     r = 0;
-    snprintf(d, sizeof(d), "F_SETFD");
+    US_DETAIL(s, d, "F_SETFD");
   } else {
     r = -EINVAL;
-    snprintf(d, sizeof(d), "cmd=%d", cmd);
+    US_DETAIL(s, d, "cmd=%d", cmd);
   }
   return (int)us_sock_ret(s, "fcntl", fd, r, d);
 }
@@ -570,7 +572,7 @@ int ustcp_ioctl(struct ustcp_stack *s, int fd, unsigned long req, ...)
   }
   if (r == 0 && p && (req == FIONREAD || req == SIOCOUTQ)) {
     char buf[48];
-    snprintf(buf, sizeof(buf), "%s -> %d", d, *p);
+    US_DETAIL(s, buf, "%s -> %d", d, *p);
     return (int)us_sock_ret(s, "ioctl", fd, r, buf);
   }
   return (int)us_sock_ret(s, "ioctl", fd, r, d);

@@ -32,9 +32,8 @@ static int scan(struct ustcp_stack *s, struct pollfd *fds, nfds_t n)
 int ustcp_poll(struct ustcp_stack *s, struct pollfd *fds, nfds_t nfds, int timeout_ms)
 {
   us_clock_refresh(s);
-  char d[48] = "";
-  if (us_tracing(s))
-    snprintf(d, sizeof(d), "nfds=%lu timeout=%d", (unsigned long)nfds, timeout_ms);
+  char d[48];
+  US_DETAIL(s, d, "nfds=%lu timeout=%d", (unsigned long)nfds, timeout_ms);
   long r;
   if (!fds && nfds) {
     r = -EFAULT;

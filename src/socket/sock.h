@@ -7,6 +7,7 @@
 #ifndef US_SOCK_H
 #define US_SOCK_H
 
+#include <stdio.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -28,6 +29,16 @@ int us_sock_fd_alloc(struct ustcp_stack *s, struct us_tcb *t);
  * descriptor (the caller closes it), else NULL. */
 struct us_tcb *us_sock_fd_release(struct ustcp_stack *s, int fd);
 bool us_sock_fd_available(struct ustcp_stack *s);
+
+/* Format a trace detail only when a trace hook is set (the formatting
+ * would otherwise dominate cheap calls). */
+#define US_DETAIL(s, buf, ...)                                                                     \
+  do {                                                                                             \
+    if (us_tracing(s))                                                                             \
+      snprintf((buf), sizeof(buf), __VA_ARGS__);                                                   \
+    else                                                                                           \
+      (buf)[0] = 0;                                                                                \
+  } while (0)
 
 /* Public-edge helpers: trace the call and set errno. */
 long us_sock_ret(struct ustcp_stack *s, const char *api, int fd, long r, const char *detail);

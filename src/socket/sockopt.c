@@ -392,9 +392,11 @@ int ustcp_setsockopt(struct ustcp_stack *s, int fd, int level, int name, const v
                      socklen_t len)
 {
   us_clock_refresh(s);
-  char nb[40], d[80];
-  const char *on = opt_name(level, name, nb, sizeof(nb));
-  if (val && len == sizeof(int))
+  char nb[40], d[80] = "";
+  const char *on = us_tracing(s) ? opt_name(level, name, nb, sizeof(nb)) : NULL;
+  if (!on)
+    ;
+  else if (val && len == sizeof(int))
     snprintf(d, sizeof(d), "%s=%d", on, *(const int *)val);
   else if (val && name == SO_LINGER && level == SOL_SOCKET &&
            len >= (socklen_t)sizeof(struct linger))
@@ -410,11 +412,13 @@ int ustcp_setsockopt(struct ustcp_stack *s, int fd, int level, int name, const v
 int ustcp_getsockopt(struct ustcp_stack *s, int fd, int level, int name, void *val, socklen_t *len)
 {
   us_clock_refresh(s);
-  char nb[40], d[80];
-  const char *on = opt_name(level, name, nb, sizeof(nb));
+  char nb[40], d[80] = "";
+  const char *on = us_tracing(s) ? opt_name(level, name, nb, sizeof(nb)) : NULL;
   struct us_tcb *t = us_sock_get(s, fd);
   long r = t ? us_sockopt_get(s, t, level, name, val, len) : -EBADF;
-  if (r == 0 && len && *len == sizeof(int) && name != TCP_INFO)
+  if (!on)
+    ;
+  else if (r == 0 && len && *len == sizeof(int) && name != TCP_INFO)
     snprintf(d, sizeof(d), "%s -> %d", on, *(int *)val);
   else
     snprintf(d, sizeof(d), "%s", on);
