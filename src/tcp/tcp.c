@@ -167,15 +167,43 @@ struct us_ent *us_tcp_lookup(struct ustcp_stack *s, uint32_t la, uint16_t lp, ui
 
 /* ---------------------------------------------------------------- ports */
 
+static void bhash_grow(struct ustcp_stack *s)
+{
+  struct us_tcp *tc = s->tcp;
+  uint32_t nmask = tc->bhash_mask * 2 + 1;
+  struct us_ent **nv = calloc((size_t)nmask + 1, sizeof(*nv));
+  if (!nv)
+    return; /* keep the old table: longer chains, still correct */
+  uint32_t omask = tc->bhash_mask;
+  tc->bhash_mask = nmask;
+  for (uint32_t i = 0; i <= omask; i++) {
+    struct us_ent *e = tc->bhash[i];
+    while (e) {
+      struct us_ent *n = e->bnext;
+      uint32_t h = port_hash(tc, e->lport);
+      e->bnext = nv[h];
+      nv[h] = e;
+      e = n;
+    }
+  }
+  free(tc->bhash);
+  tc->bhash = nv;
+}
+
+/* The port table grows with what it holds, so the chain of a port holds
+ * (nearly) only that port's owners (Linux inet_bind_bucket). */
 void us_tcp_bind_insert(struct ustcp_stack *s, struct us_ent *e)
 {
   struct us_tcp *tc = s->tcp;
   if (e->bound)
     return;
+  if (tc->bhash_count > tc->bhash_mask)
+    bhash_grow(s);
   uint32_t h = port_hash(tc, e->lport);
   e->bnext = tc->bhash[h];
   tc->bhash[h] = e;
   e->bound = 1;
+  tc->bhash_count++;
 }
 
 void us_tcp_bind_remove(struct ustcp_stack *s, struct us_ent *e)
@@ -192,6 +220,7 @@ void us_tcp_bind_remove(struct ustcp_stack *s, struct us_ent *e)
   }
   e->bnext = NULL;
   e->bound = 0;
+  tc->bhash_count--;
 }
 
 /* The chain holding `port` (other ports may share it: callers compare). */
@@ -200,18 +229,38 @@ struct us_ent *us_tcp_bind_chain(struct ustcp_stack *s, uint16_t port)
   return s->tcp->bhash[port_hash(s->tcp, port)];
 }
 
+static uint32_t lhash_of(uint16_t port) { return (uint32_t)(port ^ (port >> 8)) & 255u; }
+
+void us_tcp_listener_insert(struct ustcp_stack *s, struct us_listen *lq)
+{
+  struct us_listen **head = &s->tcp->lhash[lhash_of(lq->owner->e.lport)];
+  lq->lnext = *head;
+  *head = lq;
+}
+
+void us_tcp_listener_remove(struct ustcp_stack *s, struct us_listen *lq)
+{
+  for (struct us_listen **pp = &s->tcp->lhash[lhash_of(lq->owner->e.lport)]; *pp;
+       pp = &(*pp)->lnext) {
+    if (*pp == lq) {
+      *pp = lq->lnext;
+      break;
+    }
+  }
+  lq->lnext = NULL;
+}
+
+/* Listeners only: a SYN never walks the established children of a port. */
 struct us_tcb *us_tcp_lookup_listener(struct ustcp_stack *s, uint32_t la, uint16_t lp)
 {
   struct us_tcb *any = NULL;
-  for (struct us_ent *e = us_tcp_bind_chain(s, lp); e; e = e->bnext) {
-    if (e->kind != US_ENT_TCB || e->lport != lp)
+  for (struct us_listen *lq = s->tcp->lhash[lhash_of(lp)]; lq; lq = lq->lnext) {
+    struct us_tcb *t = lq->owner;
+    if (t->e.lport != lp || t->state != USTCP_TCP_LISTEN)
       continue;
-    struct us_tcb *t = (struct us_tcb *)e;
-    if (t->state != USTCP_TCP_LISTEN)
-      continue;
-    if (e->laddr == la)
+    if (t->e.laddr == la)
       return t;
-    if (e->laddr == 0)
+    if (t->e.laddr == 0)
       any = t;
   }
   return any;
@@ -259,8 +308,10 @@ struct us_tcb *us_tcb_maybe_free(struct ustcp_stack *s, struct us_tcb *t)
   tcb_release(s, t);
   us_tcp_hash_remove(s, &t->e);
   us_tcp_bind_remove(s, &t->e);
-  if (t->lq)
+  if (t->lq) {
+    us_tcp_listener_remove(s, t->lq);
     us_pool_free(&s->tcp->listen_pool, t->lq);
+  }
   t->lq = NULL;
   s->tcp->n_tcb--;
   us_pool_free(&s->tcp->tcb_pool, t);

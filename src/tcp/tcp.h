@@ -204,6 +204,8 @@ struct us_req {
 };
 
 struct us_listen {
+  struct us_listen *lnext; /* listener table chain (by port) */
+  struct us_tcb *owner;    /* the listening TCB */
   int backlog;
   unsigned aq_len, syn_qlen;
   struct us_tcb *aq_head, *aq_tail;
@@ -247,7 +249,8 @@ struct us_tcp {
   struct us_ent **ehash; /* 4-tuple */
   uint32_t ehash_mask, ehash_count;
   struct us_ent **bhash; /* port -> TCBs and TIME_WAIT entries bound to it */
-  uint32_t bhash_mask;
+  uint32_t bhash_mask, bhash_count;
+  struct us_listen *lhash[256]; /* listeners only, by port (Linux lhash2) */
   struct us_pool tcb_pool, req_pool, tw_pool, ofo_pool, sack_pool, listen_pool, cc_pool;
   uint64_t n_tcb, n_req, n_tw;
   uint32_t next_conn_id;
@@ -278,6 +281,8 @@ uint32_t us_tcp_hash4(const struct us_tcp *tc, uint32_t la, uint16_t lp, uint32_
 struct us_ent *us_tcp_lookup(struct ustcp_stack *s, uint32_t la, uint16_t lp, uint32_t ra,
                              uint16_t rp);
 struct us_tcb *us_tcp_lookup_listener(struct ustcp_stack *s, uint32_t la, uint16_t lp);
+void us_tcp_listener_insert(struct ustcp_stack *s, struct us_listen *lq);
+void us_tcp_listener_remove(struct ustcp_stack *s, struct us_listen *lq);
 int us_tcp_hash_insert(struct ustcp_stack *s, struct us_ent *e);
 void us_tcp_hash_remove(struct ustcp_stack *s, struct us_ent *e);
 void us_tcp_bind_insert(struct ustcp_stack *s, struct us_ent *e);

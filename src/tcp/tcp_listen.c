@@ -44,6 +44,8 @@ int us_tcp_listen_start(struct ustcp_stack *s, struct us_tcb *t, int backlog)
     t->lq = us_pool_alloc(s, &s->tcp->listen_pool);
     if (!t->lq)
       return -ENOBUFS;
+    t->lq->owner = t;
+    us_tcp_listener_insert(s, t->lq);
   }
   t->lq->backlog = backlog;
   return 0;
@@ -118,6 +120,7 @@ void us_tcp_listen_stop(struct ustcp_stack *s, struct us_tcb *l)
                     US_TCP_RST | US_TCP_ACK, 0, NULL);
     req_drop(s, r);
   }
+  us_tcp_listener_remove(s, l->lq);
   us_pool_free(&s->tcp->listen_pool, l->lq);
   l->lq = NULL;
 }
