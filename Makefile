@@ -34,7 +34,7 @@ test-asan:
 
 fuzz:
 	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUSTCP_FUZZ=ON >/dev/null
-	@cmake --build build-fuzz -j $(JOBS)
+	@cmake --build build-fuzz -j $(JOBS) --target fuzzers
 
 test-fuzz: fuzz
 	ctest --test-dir build-fuzz -j $(JOBS) --output-on-failure -L fuzz

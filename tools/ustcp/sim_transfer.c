@@ -202,7 +202,7 @@ int sim_transfer(int argc, char **argv)
   double latency_ms = 1, bw_mbit = 0, loss = 0, reorder = 0, dup = 0, corrupt = 0;
   const char *pcap = NULL;
   bool have_bytes = false;
-  for (int i = 1; i < argc; i++) {
+  for (int i = 1; i < argc; i += 2) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     int bad = 0;
@@ -241,7 +241,6 @@ int sim_transfer(int argc, char **argv)
       fprintf(stderr, "ustcp sim transfer: bad value for %s: %s\n", a, v);
       return 2;
     }
-    i++;
   }
   if (!have_bytes) {
     usage();
