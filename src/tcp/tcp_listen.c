@@ -339,6 +339,16 @@ void us_tcp_listen_rcv(struct ustcp_stack *s, struct us_tcb *l, struct us_seg *s
     drop(s, sg, USTCP_STAT_DROP_TCP_ACCEPTQ_FULL);
     return;
   }
+  /* Linux tcp_conn_request(): without cookies, once fewer than a quarter
+   * of max_syn_backlog slots are left, SYNs from peers not proven by an
+   * earlier connection are dropped (no peer is proven here: no metrics
+   * cache). Matters only for backlogs above ~3/4 of max_syn_backlog. */
+  if (!s->cfg.syncookies &&
+      s->cfg.max_syn_backlog - (int)lq->syn_qlen < (s->cfg.max_syn_backlog >> 2)) {
+    us_stat_inc(s, USTCP_STAT_LISTEN_DROPS);
+    drop(s, sg, USTCP_STAT_DROP_TCP_SYNQ_FULL);
+    return;
+  }
   struct us_req *r = us_pool_alloc(s, &s->tcp->req_pool);
   if (!r) {
     us_stat_inc(s, USTCP_STAT_LISTEN_DROPS);

@@ -178,6 +178,28 @@ static void syn_cookies(void)
   fx_fini(&f);
 }
 
+static void max_syn_backlog_quarter(void)
+{
+  /* Linux: with syncookies off, SYNs are dropped once fewer than a quarter
+   * of max_syn_backlog slots are free, whatever the listen backlog. */
+  struct ustcp_config cfg;
+  ustcp_config_init(&cfg);
+  cfg.max_syn_backlog = 8;
+  struct fx f;
+  fx_init_cfg(&f, 5, &cfg);
+  int l = fx_listen(&f, 80, 100);
+  fx_partition(&f, 0, true);
+  for (int i = 0; i < 10; i++)
+    fx_connect_nb(&f, 80);
+  fx_run(&f, 0.5);
+  struct ustcp_listen_info li;
+  ustcp_listen_info(f.S, l, &li);
+  T_EQ(li.syn_qlen, 7); /* 8 - 7 < 8/4 stops the 8th */
+  T_EQ(ustcp_stat(f.S, USTCP_STAT_LISTEN_DROPS), 3);
+  T_EQ(ustcp_stat(f.S, USTCP_STAT_TCP_REQQ_FULL_DROP), 0);
+  fx_fini(&f);
+}
+
 static void close_listener_resets(void)
 {
   struct fx f;
@@ -244,6 +266,7 @@ int main(void)
   T_RUN(synq_overflow_and_synack_timer);
   T_RUN(abort_on_overflow);
   T_RUN(syn_cookies);
+  T_RUN(max_syn_backlog_quarter);
   T_RUN(close_listener_resets);
   T_RUN(listener_shutdown_and_errors);
   return T_DONE();
