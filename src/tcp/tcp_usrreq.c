@@ -41,7 +41,11 @@ static bool bind_conflict(struct ustcp_stack *s, struct us_tcb *t, uint32_t addr
     }
     struct us_tcb *o = (struct us_tcb *)e;
     bool reuse = (t->flags & TF_REUSEADDR) && (o->flags & TF_REUSEADDR);
-    if (!reuse || o->state == USTCP_TCP_LISTEN || listening)
+    /* listen() re-checks with the same rule (Linux inet_csk_get_port,
+     * relax): a SO_REUSEADDR owner that is not listening does not stop it
+     * (Linux 6.18 checked). */
+    (void)listening;
+    if (!reuse || o->state == USTCP_TCP_LISTEN)
       return true;
   }
   return false;
