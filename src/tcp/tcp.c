@@ -24,10 +24,13 @@ static uint64_t mix64(uint64_t x)
   return x;
 }
 
+/* Seeded, so a peer cannot aim many tuples at one bucket without knowing
+ * the seed; one multiply-xorshift round per lookup. */
 uint32_t us_tcp_hash4(const struct us_tcp *tc, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp)
 {
   uint64_t k = ((uint64_t)ra << 32 | ((uint32_t)lp << 16 | rp)) ^ tc->hash_seed;
-  return (uint32_t)mix64(k ^ mix64((uint64_t)la + tc->hash_seed));
+  k ^= (uint64_t)la * 0x9e3779b97f4a7c15ull;
+  return (uint32_t)mix64(k);
 }
 
 static uint32_t port_hash(const struct us_tcp *tc, uint16_t port)
