@@ -232,7 +232,9 @@ struct us_ofo_range {
 };
 struct us_ofo {
   uint32_t n;
-  uint32_t last; /* index of the range that most recently grew (SACK order) */
+  uint32_t last;    /* sequence of the most recent arrival (SACK order) */
+  uint32_t fin_seq; /* sequence of a FIN that came out of order */
+  bool fin;         /* fin_seq is valid */
   size_t bytes;
   struct us_ofo_range r[US_TCP_OFO_MAX_RANGES];
 };
@@ -382,8 +384,11 @@ void us_tcp_rtt_sample(struct us_tcb *t, uint32_t rtt_us);
  * it could not be held (memory / range cap). */
 int us_tcp_ofo_insert(struct ustcp_stack *s, struct us_tcb *t, uint32_t seq, const uint8_t *d,
                       uint32_t len);
-/* Move data now in order into rcvq; returns bytes moved. */
-uint32_t us_tcp_ofo_pull(struct ustcp_stack *s, struct us_tcb *t);
+/* Move data now in order into rcvq; returns bytes moved. *fin is set when
+ * a FIN held out of order is now in order (at the new RCV.NXT). */
+uint32_t us_tcp_ofo_pull(struct ustcp_stack *s, struct us_tcb *t, bool *fin);
+/* Remember a FIN at `seq` beyond a hole (Linux keeps it in the ofo queue). */
+void us_tcp_ofo_fin(struct us_tcb *t, uint32_t seq);
 void us_tcp_ofo_free(struct ustcp_stack *s, struct us_tcb *t);
 /* Fill our SACK blocks (RFC 2018 4: most recent first). */
 uint8_t us_tcp_sack_blocks(const struct us_tcb *t, struct us_tcp_sack_block *b, uint8_t max);

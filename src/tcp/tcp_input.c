@@ -453,6 +453,7 @@ static bool rcv_data(struct ustcp_stack *s, struct us_tcb **tp, struct us_seg *s
   const uint8_t *d = sg->data;
   uint32_t len = sg->len;
   bool fin = (f & US_TCP_FIN) != 0;
+  uint32_t fin_at = sg->seq + sg->len; /* where the FIN sits */
 
   if (len || fin) {
     switch (t->state) {
@@ -517,8 +518,14 @@ static bool rcv_data(struct ustcp_stack *s, struct us_tcb **tp, struct us_seg *s
         us_stat_inc(s, USTCP_STAT_DROP_TCP_RCVBUF_FULL);
       }
       if (t->ofo && t->ofo->n) {
-        t->rcv_nxt += us_tcp_ofo_pull(s, t);
+        bool ofo_fin;
+        t->rcv_nxt += us_tcp_ofo_pull(s, t, &ofo_fin);
         t->flags |= TF_ACK_NOW; /* Linux: a filled hole is ACKed at once */
+        if (ofo_fin) {
+          /* The FIN that waited behind the hole is in order now. */
+          fin = true;
+          fin_at = t->rcv_nxt;
+        }
       }
       event_data_recv(s, t, len);
     } else if (len) {
@@ -530,11 +537,13 @@ static bool rcv_data(struct ustcp_stack *s, struct us_tcb **tp, struct us_seg *s
       }
       us_stat_inc(s, USTCP_STAT_TCP_OFO_QUEUE);
       t->flags |= TF_ACK_NOW; /* RFC 5681 4.2: out-of-order -> immediate ACK */
+      if (fin)
+        us_tcp_ofo_fin(t, seq + len); /* kept until the hole fills */
       fin = false;
     }
   }
 
-  if (fin && sg->seq + sg->len == t->rcv_nxt) {
+  if (fin && fin_at == t->rcv_nxt) {
     t->rcv_nxt++;
     t->flags |= TF_FIN_RCVD | TF_SHUT_RD;
     switch (t->state) {

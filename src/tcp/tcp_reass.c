@@ -109,10 +109,19 @@ int us_tcp_ofo_insert(struct ustcp_stack *s, struct us_tcb *t, uint32_t seq, con
   return held;
 }
 
-uint32_t us_tcp_ofo_pull(struct ustcp_stack *s, struct us_tcb *t)
+void us_tcp_ofo_fin(struct us_tcb *t, uint32_t seq)
+{
+  if (t->ofo && t->ofo->n) {
+    t->ofo->fin = true;
+    t->ofo->fin_seq = seq;
+  }
+}
+
+uint32_t us_tcp_ofo_pull(struct ustcp_stack *s, struct us_tcb *t, bool *fin)
 {
   struct us_ofo *o = t->ofo;
   uint32_t moved = 0;
+  *fin = false;
   if (!o)
     return 0;
   uint32_t nxt = t->rcv_nxt;
@@ -130,6 +139,8 @@ uint32_t us_tcp_ofo_pull(struct ustcp_stack *s, struct us_tcb *t)
     }
     range_remove(o, 0);
   }
+  if (o->fin && o->fin_seq == nxt)
+    *fin = true;
   if (o->n == 0) {
     us_pool_free(&s->tcp->ofo_pool, o);
     t->ofo = NULL;

@@ -114,10 +114,38 @@ static void rst_per_state(void)
   T_EQ(rst_in(USTCP_TCP_LAST_ACK), 0);
 }
 
+static void fin_behind_a_hole(void)
+{
+  /* The FIN rides on a segment that arrives beyond a hole: it is kept
+   * with the out-of-order data (Linux), and the connection moves to
+   * CLOSE_WAIT once the hole is filled. */
+  struct fx f;
+  fx_init(&f, 5);
+  int l, s;
+  int c = fx_pair(&f, 80, &l, &s);
+  fx_partition(&f, 1, true);
+  T_EQ(ustcp_write(f.C, c, "A", 1), 1); /* lost */
+  fx_run(&f, 0.001);
+  fx_partition(&f, 1, false);
+  T_EQ(ustcp_write(f.C, c, "B", 1), 1);     /* Nagle holds it... */
+  T_EQ(ustcp_shutdown(f.C, c, SHUT_WR), 0); /* ...until the FIN: "B"+FIN */
+  fx_run(&f, 0.05);
+  T_EQ(ustcp_sock_state(f.S, s), USTCP_TCP_ESTABLISHED); /* hole before B */
+  fx_run(&f, 2);                                         /* the retransmission of "A" fills it */
+  T_EQ(ustcp_sock_state(f.S, s), USTCP_TCP_CLOSE_WAIT);
+  T_CHECK(ustcp_stat(f.S, USTCP_STAT_TCP_OFO_QUEUE) >= 1);
+  char b[4];
+  T_EQ(ustcp_read(f.S, s, b, sizeof(b)), 2);
+  T_CHECK(memcmp(b, "AB", 2) == 0);
+  T_EQ(ustcp_read(f.S, s, b, sizeof(b)), 0);
+  fx_fini(&f);
+}
+
 int main(void)
 {
   T_RUN(active_and_passive_close);
   T_RUN(simultaneous_close);
   T_RUN(rst_per_state);
+  T_RUN(fin_behind_a_hole);
   return T_DONE();
 }
