@@ -723,6 +723,13 @@ void bench_ustcp_conns(const struct bench_opts *o, const void *arg, struct bench
       bench_fail(r, -EIO, "connection %d has no accepted peer", i);
       goto out;
     }
+    /* Every one of the N is held established at both ends. */
+    if (ustcp_sock_state(w.nodes[j + 1].s, cfd[i]) != USTCP_TCP_ESTABLISHED ||
+        ustcp_sock_state(srv, peer[i].s) != USTCP_TCP_ESTABLISHED) {
+      free(peer);
+      bench_fail(r, -EIO, "connection %d is not established at both ends", i);
+      goto out;
+    }
   }
   if (o->verbose)
     fprintf(stderr,
