@@ -81,10 +81,10 @@ struct ustcp_config {
   int sack;                   /* net.ipv4.tcp_sack = 1 */
   int window_scaling;         /* net.ipv4.tcp_window_scaling = 1 */
   int tw_reuse;               /* net.ipv4.tcp_tw_reuse = 2 (loopback only) */
-  int rmem[3];                /* net.ipv4.tcp_rmem = 4096 131072 6291456 */
+  int rmem[3];                /* net.ipv4.tcp_rmem = 4096 131072 33554432 */
   int wmem[3];                /* net.ipv4.tcp_wmem = 4096 16384 4194304 */
-  int rmem_max;               /* net.core.rmem_max = 212992 */
-  int wmem_max;               /* net.core.wmem_max = 212992 */
+  int rmem_max;               /* net.core.rmem_max = 4194304 */
+  int wmem_max;               /* net.core.wmem_max = 4194304 */
   int ip_local_port_range[2]; /* net.ipv4.ip_local_port_range = 32768 60999 */
   int ip_default_ttl;         /* net.ipv4.ip_default_ttl = 64 */
   int max_sockets;            /* descriptor table size, default 1048576 */

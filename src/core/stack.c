@@ -38,12 +38,12 @@ void ustcp_config_init(struct ustcp_config *c)
   c->tw_reuse = 2;
   c->rmem[0] = 4096;
   c->rmem[1] = 131072;
-  c->rmem[2] = 6291456;
+  c->rmem[2] = 33554432; /* Linux 6.18: window scale 10 */
   c->wmem[0] = 4096;
   c->wmem[1] = 16384;
   c->wmem[2] = 4194304;
-  c->rmem_max = 212992;
-  c->wmem_max = 212992;
+  c->rmem_max = 4194304;
+  c->wmem_max = 4194304;
   c->ip_local_port_range[0] = 32768;
   c->ip_local_port_range[1] = 60999;
   c->ip_default_ttl = 64;

@@ -59,13 +59,11 @@ static void defaults_are_linux(void)
   T_EQ(c.ip_default_ttl, 64);
   T_EQ(c.mtu, 1500);
   T_EQ(c.csum_offload, 0);
-  /* Measured on 6.18: tcp_rmem[2] = 33554432, rmem_max = wmem_max = 4194304
-   * (older 6.x: 6291456 and 212992). Reported, not asserted, until the
-   * config owner settles which kernel the defaults follow. */
-  if (c.rmem[2] != 33554432 || c.rmem_max != 4194304 || c.wmem_max != 4194304)
-    printf("NOTE: rmem[2]=%d rmem_max=%d wmem_max=%d differ from Linux 6.18's "
-           "33554432/4194304/4194304\n",
-           c.rmem[2], c.rmem_max, c.wmem_max);
+  /* Linux 6.18 defaults, read in a fresh network namespace:
+   * tcp_rmem[2] = 33554432 (window scale 10), rmem_max = wmem_max = 4194304. */
+  T_EQ(c.rmem[2], 33554432);
+  T_EQ(c.rmem_max, 4194304);
+  T_EQ(c.wmem_max, 4194304);
 
   /* The defaults (plus the required address and link) are accepted, and
    * the stack keeps them. */
