@@ -39,9 +39,15 @@ fuzz:
 test-fuzz: fuzz
 	ctest --test-dir build-fuzz -j $(JOBS) --output-on-failure -L fuzz
 
+# Each scenario's timeline (also in build/lab/NAME.txt, beside .pcap and .svg),
+# then one summary line per scenario; fails if any scenario did not show its
+# behaviour.
 lab: build
 	@mkdir -p build/lab
-	./build/ustcp lab run all --out build/lab
+	@rc=0; ./build/ustcp lab run all --out build/lab > build/lab/summary.txt || rc=$$?; \
+	for n in $$(./build/ustcp lab list | awk '{print $$1}'); do \
+	  [ -f build/lab/$$n.txt ] && cat build/lab/$$n.txt && echo; done; \
+	cat build/lab/summary.txt; exit $$rc
 
 install: build
 	cmake --install build --prefix $(PREFIX)
