@@ -117,6 +117,18 @@ void us_tcp_arm_keepalive(struct ustcp_stack *s, struct us_tcb *t)
   us_tcb_timer_set(s, t, US_TT_KEEPALIVE, t->last_rcv + USTCP_SEC(t->keepidle));
 }
 
+/* Linux tcp_orphan_retries(): the sysctl, 0 for a dead connection that
+ * saw an ICMP error, and 0 meaning 8 while the RTO is under the cap. */
+static int orphan_retries(const struct ustcp_stack *s, const struct us_tcb *t, bool alive)
+{
+  int retries = s->cfg.orphan_retries;
+  if (t->soft_err && !alive)
+    retries = 0;
+  if (!retries && alive)
+    retries = 8;
+  return retries;
+}
+
 /* Linux retransmits_timed_out(): `boundary` doublings of `base` with the
  * 120 s cap, as a time budget since the first retransmission. */
 static ustcp_time_t retrans_budget(int boundary, ustcp_time_t base)
@@ -149,8 +161,9 @@ static bool write_timed_out(struct ustcp_stack *s, struct us_tcb *t)
     return elapsed >= USTCP_MS(t->user_timeout_ms);
   int boundary = s->cfg.retries2;
   if (t->flags & TF_ORPHAN) {
-    /* Linux tcp_orphan_retries(): 0 means 8. */
-    boundary = s->cfg.orphan_retries ? s->cfg.orphan_retries : 8;
+    /* Linux tcp_write_timeout(): an orphan's budget is tcp_orphan_retries,
+     * "alive" while the backed-off RTO is under the cap. */
+    boundary = orphan_retries(s, t, us_tcp_rto(t) < US_TCP_RTO_MAX);
   }
   /* 924.6 s for 15: 16 intervals of 200 ms doublings capped at 120 s. */
   return elapsed >= retrans_budget(boundary, US_TCP_RTO_MIN);
@@ -248,8 +261,20 @@ static bool timer_persist(struct ustcp_stack *s, struct us_tcb *t)
   }
   if (!t->retrans_stamp)
     t->retrans_stamp = s->now;
-  /* Linux tcp_probe_timer(): abort after retries2 unanswered probes. */
-  if (t->probes >= s->cfg.retries2) {
+  /* Linux tcp_probe_timer(): abort after retries2 unanswered probes; an
+   * orphan after tcp_orphan_retries (0 means 8), and at once once its
+   * backed-off RTO has reached the 120 s cap (answered probes reset the
+   * count but not the backoff). */
+  int max_probes = s->cfg.retries2;
+  if (t->flags & TF_ORPHAN) {
+    bool alive = us_tcp_rto(t) < US_TCP_RTO_MAX;
+    max_probes = orphan_retries(s, t, alive);
+    if (!alive && t->backoff >= max_probes) {
+      us_stat_inc(s, USTCP_STAT_TCP_ABORT_ON_TIMEOUT);
+      return us_tcp_reset(s, t, ETIMEDOUT) != NULL;
+    }
+  }
+  if (t->probes >= max_probes) {
     us_stat_inc(s, USTCP_STAT_TCP_ABORT_ON_TIMEOUT);
     return us_tcp_reset(s, t, ETIMEDOUT) != NULL;
   }
