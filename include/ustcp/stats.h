@@ -77,6 +77,7 @@
   X(TCP_TW_RECYCLED, "TWRecycled", "TIME_WAIT reused by a new SYN")                                \
   X(TCP_ZERO_WINDOW_PROBES, "TCPWinProbe", "zero window probes sent")                              \
   X(TCP_ORPHANS_DROPPED, "TCPOrphanDrop", "orphans dropped (fin_timeout)")                         \
+  X(TCP_BAD_OPTIONS, "TCPBadOptions", "segments with malformed options, processed (Linux)")        \
   /* --- drop reasons: one per way a packet is thrown away --- */                                  \
   X(DROP_IP_TOO_SHORT, "DropIpTooShort", "IPv4: shorter than its header")                          \
   X(DROP_IP_BAD_VERSION, "DropIpBadVersion", "IPv4: version is not 4")                             \

@@ -681,6 +681,14 @@ void us_tcp_input(struct ustcp_stack *s, const struct us_ipv4_hdr *ip, const uin
   struct us_seg sg;
   memset(&sg, 0, sizeof(sg));
   int r = us_tcp_parse(seg, len, ip->src, ip->dst, !s->cfg.csum_offload, &sg.h);
+  if (r == USTCP_STAT_DROP_TCP_BAD_OPT) {
+    /* Linux tcp_parse_options() never drops a segment: it stops at a
+     * length 0/1 or overrunning option and ignores a known option of the
+     * wrong length, which is what the parser left in sg.h.opt (Linux 6.18
+     * measured: such data is ACKed and delivered). Counted, then kept. */
+    us_stat_inc(s, USTCP_STAT_TCP_BAD_OPTIONS);
+    r = 0;
+  }
   if (r) {
     us_stat_inc(s, USTCP_STAT_TCP_IN_ERRS);
     if (r == USTCP_STAT_DROP_TCP_CSUM)

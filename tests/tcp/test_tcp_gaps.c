@@ -7,6 +7,67 @@
 #include "fixture.h"
 
 #include "ustcp/ustcp.h"
+#include "wire/wire.h"
+
+/* The client's last segment as the trace saw it: where the client's
+ * sequence space and its acknowledgment stand (the peer is idle). */
+struct last_out {
+  struct ustcp_stack *C;
+  uint32_t seq, ack;
+};
+
+static void watch_client(void *user, struct ustcp_stack *s, const struct ustcp_trace_event *ev)
+{
+  struct last_out *lo = user;
+  if (s != lo->C || ev->kind != USTCP_TR_PKT_OUT || ev->len < 40 || ev->pkt[9] != 6)
+    return;
+  const uint8_t *ip = ev->pkt;
+  size_t ihl = (size_t)(ip[0] & 15) * 4;
+  size_t tot = ((size_t)ip[2] << 8) | ip[3];
+  const uint8_t *tcp = ip + ihl;
+  size_t hl = (size_t)(tcp[12] >> 4) * 4;
+  uint32_t seq =
+      ((uint32_t)tcp[4] << 24) | ((uint32_t)tcp[5] << 16) | ((uint32_t)tcp[6] << 8) | tcp[7];
+  uint32_t ack =
+      ((uint32_t)tcp[8] << 24) | ((uint32_t)tcp[9] << 16) | ((uint32_t)tcp[10] << 8) | tcp[11];
+  uint32_t len = (uint32_t)(tot - ihl - hl) + ((tcp[13] & 3) ? 1u : 0u);
+  lo->seq = seq + len;
+  lo->ack = ack;
+}
+
+/* A segment from the client's 4-tuple straight into the server's stack:
+ * ACK|PSH with the given raw option bytes (padded to words) and data. */
+static void inject(struct fx *f, uint16_t cport, uint32_t seq, uint32_t ack, const uint8_t *opt,
+                   size_t olen, const char *data)
+{
+  static uint8_t pkt[256];
+  memset(pkt, 0, sizeof(pkt));
+  size_t ol = (olen + 3) & ~(size_t)3, dl = strlen(data), hl = 20 + ol;
+  uint8_t *t = pkt + US_IPV4_HDR_LEN;
+  t[0] = (uint8_t)(cport >> 8);
+  t[1] = (uint8_t)cport;
+  t[3] = 80;
+  for (int i = 0; i < 4; i++) {
+    t[4 + i] = (uint8_t)(seq >> (24 - 8 * i));
+    t[8 + i] = (uint8_t)(ack >> (24 - 8 * i));
+  }
+  t[12] = (uint8_t)((hl / 4) << 4);
+  t[13] = US_TCP_ACK | US_TCP_PSH;
+  t[14] = 0xff;
+  t[15] = 0xff;
+  memcpy(t + 20, opt, olen); /* the rest of the last word stays EOL (0) */
+  memcpy(t + hl, data, dl);
+  uint32_t cli = 0x0a000002, srv = 0x0a000001;
+  us_tcp_csum_fill(t, hl + dl, cli, srv);
+  struct us_ipv4_hdr ip = {.total_len = (uint16_t)(US_IPV4_HDR_LEN + hl + dl),
+                           .ttl = 64,
+                           .proto = US_IPPROTO_TCP,
+                           .src = cli,
+                           .dst = srv,
+                           .df = true};
+  us_ipv4_emit(&ip, pkt);
+  ustcp_input(f->S, pkt, US_IPV4_HDR_LEN + hl + dl);
+}
 
 /* Linux tcp_probe_timer(): a closed (orphaned) connection probing a zero
  * window gives up after tcp_orphan_retries probes (0 means 8), silently,
@@ -45,8 +106,57 @@ static void orphan_zero_window_probes(void)
   fx_fini(&f);
 }
 
+/* Linux 6.18 never drops a segment for malformed options (measured:
+ * data with an option of length 0, an option running past the header, and
+ * MSS/TS/SACK of the wrong length is ACKed and delivered). */
+static void malformed_options_kept(void)
+{
+  struct ustcp_config scfg;
+  ustcp_config_init(&scfg);
+  scfg.timestamps = 0; /* the injected segments carry no TS */
+  struct fx f;
+  fx_init_cfg(&f, 1, &scfg);
+  struct last_out lo = {.C = f.C};
+  ustcp_sim_set_trace(f.sim, watch_client, &lo);
+  int l, s;
+  int c = fx_pair(&f, 80, &l, &s);
+  fx_run(&f, 0.1);
+  struct sockaddr_in ca;
+  socklen_t cl = sizeof(ca);
+  ustcp_getsockname(f.C, c, (struct sockaddr *)&ca, &cl);
+  fx_set_nonblock(f.S, s);
+  static const struct {
+    uint8_t opt[12];
+    size_t len;
+  } bad[] = {
+      {{2, 0}, 2},                                /* MSS with length 0 */
+      {{1, 1, 8, 12, 0, 0, 0, 0}, 8},             /* TS running past the header */
+      {{2, 3, 5}, 3},                             /* MSS of length 3 */
+      {{8, 6, 1, 2, 3, 4}, 6},                    /* TS of length 6 */
+      {{5, 6, 0, 0, 0, 1}, 6},                    /* SACK of length 6 */
+      {{3, 2, 1, 1}, 4},                          /* WS of length 2 */
+      {{1, 1, 4, 3, 0, 0, 0, 0, 0, 0, 0, 0}, 12}, /* SACK-permitted of length 3 */
+      {{30, 1}, 2},                               /* unknown kind, length 1 */
+  };
+  uint32_t seq = lo.seq;
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    uint64_t n0 = ustcp_stat(f.S, USTCP_STAT_TCP_BAD_OPTIONS);
+    uint64_t d0 = ustcp_stat(f.S, USTCP_STAT_DROP_TCP_BAD_OPT);
+    inject(&f, ntohs(ca.sin_port), seq, lo.ack, bad[i].opt, bad[i].len, "hello");
+    seq += 5;
+    T_EQ(ustcp_stat(f.S, USTCP_STAT_TCP_BAD_OPTIONS), n0 + 1);
+    T_EQ(ustcp_stat(f.S, USTCP_STAT_DROP_TCP_BAD_OPT), d0);
+    char b[16];
+    T_EQ(ustcp_read(f.S, s, b, sizeof(b)), 5);
+    T_CHECK(memcmp(b, "hello", 5) == 0);
+  }
+  T_EQ(ustcp_sock_state(f.S, s), USTCP_TCP_ESTABLISHED);
+  fx_fini(&f);
+}
+
 int main(void)
 {
   T_RUN(orphan_zero_window_probes);
+  T_RUN(malformed_options_kept);
   return T_DONE();
 }
