@@ -325,6 +325,8 @@ static inline uint32_t us_tcp_ts_now(const struct ustcp_stack *s)
 void us_tcp_output(struct ustcp_stack *s, struct us_tcb *t);
 void us_tcp_send_ack(struct ustcp_stack *s, struct us_tcb *t);
 void us_tcp_send_syn(struct ustcp_stack *s, struct us_tcb *t);
+/* Our SYN/SYN-ACK window scale for socket t (a listener for a SYN-ACK). */
+uint8_t us_tcp_syn_wscale(const struct ustcp_stack *s, const struct us_tcb *t);
 /* RST+ACK seq = SND.NXT ack = RCV.NXT (abort of a synchronized connection) */
 void us_tcp_send_rst_abort(struct ustcp_stack *s, struct us_tcb *t);
 /* Send what the (small, non-zero) send window allows now (persist). */
@@ -387,8 +389,9 @@ int us_tcp_ofo_insert(struct ustcp_stack *s, struct us_tcb *t, uint32_t seq, con
 /* Move data now in order into rcvq; returns bytes moved. *fin is set when
  * a FIN held out of order is now in order (at the new RCV.NXT). */
 uint32_t us_tcp_ofo_pull(struct ustcp_stack *s, struct us_tcb *t, bool *fin);
-/* Remember a FIN at `seq` beyond a hole (Linux keeps it in the ofo queue). */
-void us_tcp_ofo_fin(struct us_tcb *t, uint32_t seq);
+/* Remember a FIN at `seq` beyond a hole, with or without data (Linux keeps
+ * it in the ofo queue and SACKs its sequence number); -1 without memory. */
+int us_tcp_ofo_fin(struct ustcp_stack *s, struct us_tcb *t, uint32_t seq);
 void us_tcp_ofo_free(struct ustcp_stack *s, struct us_tcb *t);
 /* Fill our SACK blocks (RFC 2018 4: most recent first). */
 uint8_t us_tcp_sack_blocks(const struct us_tcb *t, struct us_tcp_sack_block *b, uint8_t max);

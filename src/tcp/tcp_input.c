@@ -254,7 +254,7 @@ static void ack_snd_check(struct ustcp_stack *s, struct us_tcb *t)
     now = true;
   if ((t->quick && !(t->flags & TF_PINGPONG)) || (t->flags & TF_QUICKACK))
     now = true;
-  if (t->ofo && t->ofo->n)
+  if (t->ofo)
     now = true;
   if (now)
     t->flags |= TF_ACK_NOW;
@@ -517,7 +517,7 @@ static bool rcv_data(struct ustcp_stack *s, struct us_tcb **tp, struct us_seg *s
         fin = false;
         us_stat_inc(s, USTCP_STAT_DROP_TCP_RCVBUF_FULL);
       }
-      if (t->ofo && t->ofo->n) {
+      if (t->ofo) {
         bool ofo_fin;
         t->rcv_nxt += us_tcp_ofo_pull(s, t, &ofo_fin);
         t->flags |= TF_ACK_NOW; /* Linux: a filled hole is ACKed at once */
@@ -538,7 +538,7 @@ static bool rcv_data(struct ustcp_stack *s, struct us_tcb **tp, struct us_seg *s
       us_stat_inc(s, USTCP_STAT_TCP_OFO_QUEUE);
       t->flags |= TF_ACK_NOW; /* RFC 5681 4.2: out-of-order -> immediate ACK */
       if (fin)
-        us_tcp_ofo_fin(t, seq + len); /* kept until the hole fills */
+        (void)us_tcp_ofo_fin(s, t, seq + len); /* kept until the hole fills */
       fin = false;
     }
   }
@@ -568,7 +568,11 @@ static bool rcv_data(struct ustcp_stack *s, struct us_tcb **tp, struct us_seg *s
       break;
     }
   } else if (fin) {
-    t->flags |= TF_ACK_NOW; /* FIN beyond a hole: ACK what we have */
+    /* FIN beyond a hole: ACK what we have. Linux tcp_data_queue_ofo()
+     * keeps a bare FIN too (its sequence number is not empty). */
+    if (!len && seq_gt(fin_at, t->rcv_nxt))
+      (void)us_tcp_ofo_fin(s, t, fin_at);
+    t->flags |= TF_ACK_NOW;
   }
   return true;
 }

@@ -89,10 +89,17 @@ uint32_t us_tcp_select_window(struct ustcp_stack *s, struct us_tcb *t)
   return win;
 }
 
-static uint8_t our_syn_wscale(const struct ustcp_stack *s)
+uint8_t us_tcp_syn_wscale(const struct ustcp_stack *s, const struct us_tcb *t)
 {
-  /* Linux tcp_select_initial_window: ilog2(max(rmem[2], rmem_max)) - 15. */
+  /* Linux tcp_select_initial_window: ilog2(max(rmem[2], rmem_max)) - 15,
+   * the space bounded by the window clamp, which tcp_connect_init and
+   * tcp_openreq_init_rwin set to the full space (half of rcvbuf here) when
+   * SO_RCVBUF locked it (6.18 checked: SO_RCVBUF 65536 -> wscale 1). */
   uint32_t space = (uint32_t)US_MAX(s->cfg.rmem[2], s->cfg.rmem_max);
+  if ((t->flags & TF_RCVBUF_LOCK) && us_tcp_rcv_space(t) < space)
+    space = us_tcp_rcv_space(t);
+  if (!space)
+    space = 1;
   int lg = 31 - __builtin_clz(space);
   int ws = lg - 15;
   if (ws < 0)
@@ -151,7 +158,7 @@ static int xmit(struct ustcp_stack *s, struct us_tcb *t, uint32_t seq, uint32_t 
       h.opt.nsack = 1;
       t->dsack_l = t->dsack_r;
     }
-    if ((t->flags & TF_SACK_OK) && t->ofo && t->ofo->n && !(flags & US_TCP_RST))
+    if ((t->flags & TF_SACK_OK) && t->ofo && !(flags & US_TCP_RST))
       h.opt.nsack = (uint8_t)(h.opt.nsack + us_tcp_sack_blocks(t, h.opt.sack + h.opt.nsack,
                                                                (uint8_t)(maxb - h.opt.nsack)));
     if (flags & US_TCP_RST) {
@@ -193,7 +200,7 @@ void us_tcp_send_syn(struct ustcp_stack *s, struct us_tcb *t)
 {
   if (t->state == USTCP_TCP_SYN_SENT) {
     if (!t->rcv_wscale && s->cfg.window_scaling)
-      t->rcv_wscale = our_syn_wscale(s);
+      t->rcv_wscale = us_tcp_syn_wscale(s, t);
     xmit(s, t, t->iss, 0, US_TCP_SYN);
   } else {
     xmit(s, t, t->iss, 0, US_TCP_SYN | US_TCP_ACK);

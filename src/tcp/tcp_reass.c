@@ -102,19 +102,24 @@ int us_tcp_ofo_insert(struct ustcp_stack *s, struct us_tcb *t, uint32_t seq, con
     }
     cur = r_end(&o->r[i]); /* overlap with data we hold: skip it */
   }
-  if (o->n == 0) {
+  if (o->n == 0 && !o->fin) {
     us_pool_free(&s->tcp->ofo_pool, o);
     t->ofo = NULL;
   }
   return held;
 }
 
-void us_tcp_ofo_fin(struct us_tcb *t, uint32_t seq)
+int us_tcp_ofo_fin(struct ustcp_stack *s, struct us_tcb *t, uint32_t seq)
 {
-  if (t->ofo && t->ofo->n) {
-    t->ofo->fin = true;
-    t->ofo->fin_seq = seq;
+  if (!t->ofo) {
+    t->ofo = us_pool_alloc(s, &s->tcp->ofo_pool);
+    if (!t->ofo)
+      return -1;
   }
+  t->ofo->fin = true;
+  t->ofo->fin_seq = seq;
+  t->ofo->last = seq; /* the FIN's block goes first (RFC 2018 4) */
+  return 0;
 }
 
 uint32_t us_tcp_ofo_pull(struct ustcp_stack *s, struct us_tcb *t, bool *fin)
@@ -141,7 +146,7 @@ uint32_t us_tcp_ofo_pull(struct ustcp_stack *s, struct us_tcb *t, bool *fin)
   }
   if (o->fin && o->fin_seq == nxt)
     *fin = true;
-  if (o->n == 0) {
+  if (o->n == 0 && (!o->fin || *fin)) {
     us_pool_free(&s->tcp->ofo_pool, o);
     t->ofo = NULL;
   }
@@ -165,23 +170,37 @@ uint8_t us_tcp_sack_blocks(const struct us_tcb *t, struct us_tcp_sack_block *b, 
   uint8_t n = 0;
   if (!o || !max)
     return 0;
+  /* A FIN held out of order is SACKed as one more sequence number: the end
+   * of the range it closes, or a block of its own (Linux 6.18 checked: a
+   * bare FIN at 1001 beyond a hole -> SACK 1001:1002). */
   uint32_t first = o->n;
+  bool fin_alone = o->fin;
   for (uint32_t i = 0; i < o->n; i++) {
-    if (seq_geq(o->last, o->r[i].seq) && seq_lt(o->last, r_end(&o->r[i]))) {
+    if (o->fin && r_end(&o->r[i]) == o->fin_seq)
+      fin_alone = false;
+    if (first == o->n && seq_geq(o->last, o->r[i].seq) && seq_leq(o->last, r_end(&o->r[i])) &&
+        (o->last != r_end(&o->r[i]) || (o->fin && o->fin_seq == o->last)))
       first = i;
-      break;
-    }
   }
-  if (first < o->n) {
+  if (fin_alone && o->last == o->fin_seq) {
+    b[n].left = o->fin_seq;
+    b[n].right = o->fin_seq + 1;
+    n++;
+  } else if (first < o->n) {
     b[n].left = o->r[first].seq;
-    b[n].right = r_end(&o->r[first]);
+    b[n].right = r_end(&o->r[first]) + (o->fin && o->fin_seq == r_end(&o->r[first]) ? 1u : 0u);
     n++;
   }
   for (uint32_t i = 0; i < o->n && n < max; i++) {
     if (i == first)
       continue;
     b[n].left = o->r[i].seq;
-    b[n].right = r_end(&o->r[i]);
+    b[n].right = r_end(&o->r[i]) + (o->fin && o->fin_seq == r_end(&o->r[i]) ? 1u : 0u);
+    n++;
+  }
+  if (fin_alone && o->last != o->fin_seq && n < max) {
+    b[n].left = o->fin_seq;
+    b[n].right = o->fin_seq + 1;
     n++;
   }
   return n;
