@@ -204,9 +204,7 @@ static void cookie_synack(struct ustcp_stack *s, struct us_tcb *l, struct us_seg
     if (o->ws_ok && s->cfg.window_scaling) {
       r.opts |= TF_WS_OK >> 6;
       opts = o->ws > US_TCP_MAX_WSCALE ? US_TCP_MAX_WSCALE : o->ws;
-      uint32_t space = (uint32_t)US_MAX(s->cfg.rmem[2], s->cfg.rmem_max);
-      int ws = (31 - __builtin_clz(space)) - 15;
-      r.rcv_wscale = (uint8_t)(ws < 0 ? 0 : ws > 14 ? 14 : ws);
+      r.rcv_wscale = us_tcp_syn_wscale(s, l);
     }
     if (o->sack_ok && s->cfg.sack) {
       r.opts |= TF_SACK_OK >> 6;
@@ -269,9 +267,7 @@ static bool cookie_ack(struct ustcp_stack *s, struct us_tcb *l, struct us_seg *s
     if ((opts & TS_OPT_WSCALE_MASK) != TS_OPT_WSCALE_MASK && s->cfg.window_scaling) {
       r->opts |= TF_WS_OK >> 6;
       r->snd_wscale = (uint8_t)(opts & TS_OPT_WSCALE_MASK);
-      uint32_t space = (uint32_t)US_MAX(s->cfg.rmem[2], s->cfg.rmem_max);
-      int ws = (31 - __builtin_clz(space)) - 15;
-      r->rcv_wscale = (uint8_t)(ws < 0 ? 0 : ws > 14 ? 14 : ws);
+      r->rcv_wscale = us_tcp_syn_wscale(s, l);
     }
     if ((opts & TS_OPT_SACK) && s->cfg.sack)
       r->opts |= TF_SACK_OK >> 6;
@@ -372,9 +368,7 @@ void us_tcp_listen_rcv(struct ustcp_stack *s, struct us_tcb *l, struct us_seg *s
   if (o->ws_ok && s->cfg.window_scaling) {
     r->opts |= TF_WS_OK >> 6;
     r->snd_wscale = o->ws > US_TCP_MAX_WSCALE ? US_TCP_MAX_WSCALE : o->ws;
-    uint32_t space = (uint32_t)US_MAX(s->cfg.rmem[2], s->cfg.rmem_max);
-    int ws = (31 - __builtin_clz(space)) - 15;
-    r->rcv_wscale = (uint8_t)(ws < 0 ? 0 : ws > 14 ? 14 : ws);
+    r->rcv_wscale = us_tcp_syn_wscale(s, l);
   }
   if (o->sack_ok && s->cfg.sack)
     r->opts |= TF_SACK_OK >> 6;
