@@ -226,9 +226,38 @@ static int put_timeo(void *val, socklen_t *len, uint32_t ms)
   return 0;
 }
 
-static void fill_info(struct ustcp_stack *s, struct us_tcb *t, struct tcp_info *i)
+/* Linux's struct tcp_info as 6.18 returns it (280 bytes): glibc's
+ * <netinet/tcp.h> stops at tcpi_total_retrans, the rest follows in the
+ * kernel's layout (include/uapi/linux/tcp.h), so a caller using
+ * <linux/tcp.h> gets every field and a shorter buffer gets a prefix. */
+struct tcp_info_ext {
+  struct tcp_info i;
+  uint64_t pacing_rate, max_pacing_rate, bytes_acked, bytes_received;
+  uint32_t segs_out, segs_in, notsent_bytes, min_rtt, data_segs_in, data_segs_out;
+  uint64_t delivery_rate, busy_time, rwnd_limited, sndbuf_limited;
+  uint32_t delivered, delivered_ce;
+  uint64_t bytes_sent, bytes_retrans;
+  uint32_t dsack_dups, reord_seen, rcv_ooopack, snd_wnd, rcv_wnd, rehash;
+  uint16_t total_rto, total_rto_recoveries;
+  uint32_t total_rto_time, received_ce;
+  uint32_t delivered_e1_bytes, delivered_e0_bytes, delivered_ce_bytes;
+  uint32_t received_e1_bytes, received_e0_bytes, received_ce_bytes;
+  uint16_t accecn_fail_mode, accecn_opt_seen;
+};
+_Static_assert(sizeof(struct tcp_info) == 104, "glibc struct tcp_info");
+_Static_assert(sizeof(struct tcp_info_ext) == 280, "Linux 6.18 struct tcp_info");
+
+/* Our FIN is in flight (sent, not ACKed). */
+static bool fin_unacked(const struct us_tcb *t)
 {
-  memset(i, 0, sizeof(*i));
+  return (t->flags & TF_FIN_QUEUED) && !(t->flags & TF_FIN_ACKED) &&
+         t->snd_nxt == t->snd_una + (uint32_t)t->sndq.len + 1;
+}
+
+static void fill_info(struct ustcp_stack *s, struct us_tcb *t, struct tcp_info_ext *x)
+{
+  memset(x, 0, sizeof(*x));
+  struct tcp_info *i = &x->i;
   i->tcpi_state = t->state;
   i->tcpi_ca_state = (t->flags & TF_IN_LOSS) ? 4 : (t->flags & TF_IN_RECOVERY) ? 3 : 0;
   i->tcpi_retransmits = t->retrans;
@@ -264,6 +293,40 @@ static void fill_info(struct ustcp_stack *s, struct us_tcb *t, struct tcp_info *
   i->tcpi_advmss = (uint32_t)s->cfg.mtu - 40 - ((t->flags & TF_TS_OK) ? 12 : 0);
   i->tcpi_reordering = 3;
   i->tcpi_rcv_space = t->rcv_space;
+  i->tcpi_total_retrans = t->total_retrans;
+
+  bool sync = us_tcp_is_sync(t->state) && t->state != USTCP_TCP_SYN_RECV;
+  /* Linux tcp_update_pacing_rate(): cwnd * mss / srtt, times 200 % in
+   * slow start (cwnd < ssthresh / 2), else 120 %; max_pacing_rate is
+   * unlimited (~0). */
+  x->max_pacing_rate = UINT64_MAX;
+  if (t->srtt_us) {
+    uint64_t ratio = t->cwnd < t->ssthresh / 2 ? 200 : 120;
+    uint64_t pkts = flight / mss > t->cwnd / mss ? flight / mss : t->cwnd / mss;
+    x->pacing_rate = (uint64_t)t->mss * pkts * ratio * 10000u / t->srtt_us;
+  }
+  /* RFC 4898 octet counters: Linux bytes_acked counts the SYN too,
+   * bytes_received only data (32-bit sequence arithmetic here). */
+  if (sync) {
+    x->bytes_acked = t->snd_una - t->iss;
+    x->bytes_received = t->rcv_nxt - t->irs - 1 - ((t->flags & TF_FIN_RCVD) ? 1u : 0u);
+    bool fin_out = (t->flags & TF_FIN_ACKED) || fin_unacked(t);
+    uint32_t sent = t->snd_nxt - t->iss - 1 - (fin_out ? 1u : 0u);
+    x->bytes_sent = (uint64_t)sent + t->bytes_retrans;
+  }
+  x->segs_out = t->segs_out;
+  x->segs_in = t->segs_in;
+  uint32_t queued = (uint32_t)t->sndq.len;
+  uint32_t inflight_data = sync ? flight - (fin_unacked(t) ? 1u : 0u) : 0;
+  x->notsent_bytes = queued > inflight_data ? queued - inflight_data : 0;
+  x->min_rtt = t->min_rtt_us ? t->min_rtt_us : UINT32_MAX; /* Linux: ~0U before a sample */
+  x->data_segs_in = t->data_segs_in;
+  x->data_segs_out = t->data_segs_out;
+  x->delivered = t->delivered;
+  x->bytes_retrans = t->bytes_retrans;
+  x->rcv_ooopack = t->rcv_ooopack;
+  x->snd_wnd = t->snd_wnd;
+  x->rcv_wnd = t->rcv_adv - t->rcv_wup; /* Linux tp->rcv_wnd: the last window offered */
 }
 
 int us_sockopt_get(struct ustcp_stack *s, struct us_tcb *t, int level, int name, void *val,
@@ -338,7 +401,7 @@ int us_sockopt_get(struct ustcp_stack *s, struct us_tcb *t, int level, int name,
   case TCP_QUICKACK:
     return put_int(val, len, !(t->flags & TF_PINGPONG));
   case TCP_INFO: {
-    struct tcp_info info;
+    struct tcp_info_ext info;
     if (!val || !len)
       return -EFAULT;
     if ((int)*len < 0)

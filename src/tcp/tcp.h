@@ -183,6 +183,13 @@ struct us_tcb {
   struct us_chunk *snd_cur;
   uint32_t drs_copied; /* receive-buffer autotuning (Linux DRS) */
   ustcp_time_t drs_time;
+
+  /* TCP_INFO counters (Linux tcp_sock, RFC 4898 names) */
+  uint32_t segs_in, segs_out, data_segs_in, data_segs_out;
+  uint32_t total_retrans, bytes_retrans; /* data segments/bytes sent again */
+  uint32_t rcv_ooopack;                  /* segments queued out of order */
+  uint32_t delivered;                    /* segments ACKed or SACKed (approx.: by MSS) */
+  uint32_t min_rtt_us;                   /* smallest RTT sample, 0 = none */
 };
 
 /* --------------------------------------------------- SYN-queue requests */

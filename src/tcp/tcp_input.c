@@ -135,6 +135,7 @@ static void rcv_synsent(struct ustcp_stack *s, struct us_tcb *t, struct us_seg *
     t->rcv_ssthresh = us_tcp_window_clamp(s, t);
   if (f & US_TCP_ACK) {
     t->snd_una = h->ack;
+    t->delivered++; /* the SYN (Linux tcp_clean_rtx_queue) */
     if (!t->retrans && (t->flags & TF_RTT_TIMING))
       us_tcp_rtt_sample(t, (uint32_t)((s->now - t->rtt_time) / 1000u));
     t->flags &= ~TF_RTT_TIMING;
@@ -281,6 +282,7 @@ static bool rcv_ack(struct ustcp_stack *s, struct us_tcb **tp, struct us_seg *sg
     t->snd_wl1 = h->seq;
     t->snd_wl2 = ack;
     t->snd_una = ack;
+    t->delivered++; /* Linux: SYN-ACK delivery counted in SYN_RECV */
     t->backoff = 0;
     t->retrans = 0;
     t->retrans_stamp = 0;
@@ -342,6 +344,7 @@ static bool rcv_ack(struct ustcp_stack *s, struct us_tcb **tp, struct us_seg *sg
     }
     if (data_acked > t->sndq.len)
       data_acked = (uint32_t)t->sndq.len;
+    t->delivered += (acked + t->mss - 1) / (t->mss ? t->mss : 1);
     us_bq_consume(s, &t->sndq, data_acked);
     if (t->snd_cur) {
       if (t->snd_cur_off >= data_acked)
@@ -536,6 +539,7 @@ static bool rcv_data(struct ustcp_stack *s, struct us_tcb **tp, struct us_seg *s
         return true;
       }
       us_stat_inc(s, USTCP_STAT_TCP_OFO_QUEUE);
+      t->rcv_ooopack++;
       t->flags |= TF_ACK_NOW; /* RFC 5681 4.2: out-of-order -> immediate ACK */
       if (fin)
         (void)us_tcp_ofo_fin(s, t, seq + len); /* kept until the hole fills */
@@ -662,6 +666,9 @@ static void rcv_synced(struct ustcp_stack *s, struct us_tcb *t, struct us_seg *s
 
 void us_tcp_rcv(struct ustcp_stack *s, struct us_tcb *t, struct us_seg *sg)
 {
+  t->segs_in++; /* Linux tcp_segs_in() */
+  if (sg->len)
+    t->data_segs_in++;
   switch (t->state) {
   case USTCP_TCP_SYN_SENT:
     rcv_synsent(s, t, sg);

@@ -476,6 +476,7 @@ static struct us_tcb *req_to_child(struct ustcp_stack *s, struct us_tcb *l, stru
   c->ts_recent = r->ts_recent;
   c->ts_offset = r->ts_offset;
   c->last_rcv = s->now;
+  c->segs_in = 1; /* the SYN (Linux tcp_create_openreq_child) */
   us_tcp_init_buffers(s, c);
   c->rcv_ssthresh = r->rcv_wnd;
   if (c->rcv_ssthresh > us_tcp_window_clamp(s, c)) /* Linux tcp_init_buffer_space */

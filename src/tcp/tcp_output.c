@@ -182,6 +182,9 @@ static int xmit(struct ustcp_stack *s, struct us_tcb *t, uint32_t seq, uint32_t 
   us_tcp_csum_fill(buf, hl + len, t->e.laddr, t->e.raddr);
   int r = us_ip_output(s, t->e.laddr, t->e.raddr, US_IPPROTO_TCP, hl + len);
   us_stat_inc(s, USTCP_STAT_TCP_OUT_SEGS);
+  t->segs_out++;
+  if (len)
+    t->data_segs_out++;
   if (flags & US_TCP_RST)
     us_stat_inc(s, USTCP_STAT_TCP_OUT_RSTS);
   if ((flags & US_TCP_ACK) && !(flags & US_TCP_SYN)) {
@@ -398,6 +401,8 @@ static void send_retransmits(struct ustcp_stack *s, struct us_tcb *t)
       fl |= US_TCP_PSH;
     xmit(s, t, seq, len, fl);
     us_stat_inc(s, USTCP_STAT_TCP_RETRANS_SEGS);
+    t->total_retrans++;
+    t->bytes_retrans += len;
     t->rtx_nxt = seq + len + ((fl & US_TCP_FIN) ? 1 : 0);
     if (!t->retrans_stamp)
       t->retrans_stamp = s->now;
@@ -436,6 +441,8 @@ void us_tcp_send_loss_probe(struct ustcp_stack *s, struct us_tcb *t)
     return;
   xmit(s, t, seq, len, fl);
   us_stat_inc(s, USTCP_STAT_TCP_RETRANS_SEGS);
+  t->total_retrans++;
+  t->bytes_retrans += len;
 }
 
 void us_tcp_retransmit_head(struct ustcp_stack *s, struct us_tcb *t)

@@ -9,6 +9,9 @@ void us_tcp_rtt_sample(struct us_tcb *t, uint32_t rtt_us)
 {
   if (rtt_us == 0)
     rtt_us = 1;
+  /* TCP_INFO tcpi_min_rtt (Linux keeps a 5-minute windowed minimum). */
+  if (!t->min_rtt_us || rtt_us < t->min_rtt_us)
+    t->min_rtt_us = rtt_us;
   if (!t->srtt_us) {
     /* RFC 6298 (2.2) */
     t->srtt_us = rtt_us;
