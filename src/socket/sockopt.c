@@ -324,6 +324,7 @@ static void fill_info(struct ustcp_stack *s, struct us_tcb *t, struct tcp_info_e
   x->data_segs_out = t->data_segs_out;
   x->delivered = t->delivered;
   x->bytes_retrans = t->bytes_retrans;
+  x->dsack_dups = t->dsack_dups;
   x->rcv_ooopack = t->rcv_ooopack;
   x->snd_wnd = t->snd_wnd;
   x->rcv_wnd = t->rcv_adv - t->rcv_wup; /* Linux tp->rcv_wnd: the last window offered */

@@ -190,6 +190,7 @@ struct us_tcb {
   uint32_t rcv_ooopack;                  /* segments queued out of order */
   uint32_t delivered;                    /* segments ACKed or SACKed (approx.: by MSS) */
   uint32_t min_rtt_us;                   /* smallest RTT sample, 0 = none */
+  uint32_t dsack_dups;                   /* segments the peer reported as duplicates */
 };
 
 /* --------------------------------------------------- SYN-queue requests */

@@ -313,8 +313,19 @@ static bool rcv_ack(struct ustcp_stack *s, struct us_tcb **tp, struct us_seg *sg
   }
   t->probes = 0; /* Linux tcp_ack(): icsk_probes_out = 0 */
 
-  if ((t->flags & TF_SACK_OK) && h->opt.nsack)
+  if ((t->flags & TF_SACK_OK) && h->opt.nsack) {
+    /* RFC 2883 4 / Linux tcp_check_dsack(): a first block below the ACK,
+     * or inside the second, is a D-SACK; tcp_dsack_seen() counts its
+     * segments (tcpi_dsack_dups). */
+    const struct us_tcp_sack_block *b = h->opt.sack;
+    uint32_t dl = b[0].right - b[0].left;
+    if (seq_lt(b[0].left, b[0].right) &&
+        (seq_lt(b[0].left, ack) ||
+         (h->opt.nsack > 1 && seq_geq(b[0].left, b[1].left) && seq_leq(b[0].right, b[1].right))) &&
+        dl <= t->max_sndwnd)
+      t->dsack_dups += (dl + t->mss - 1) / (t->mss ? t->mss : 1);
     us_tcp_sack_update(s, t, &h->opt);
+  }
 
   /* RFC 9293 3.10.7.4: window update if SND.WL1 < SEG.SEQ or (SND.WL1 =
    * SEG.SEQ and SND.WL2 =< SEG.ACK). */
