@@ -30,10 +30,14 @@ struct us_timer;
 typedef void (*us_timer_fn)(struct ustcp_stack *s, struct us_timer *t);
 
 /* Intrusive entry of the stack-wide min-heap. Ties on `when` are broken by
- * arming order, so equal deadlines fire deterministically (libuv-style). */
+ * arming order, so equal deadlines fire deterministically (libuv-style).
+ * The order is a 32-bit counter compared wrap-safe (24 bytes per entry, not
+ * 32: it is in every connection, request and TIME_WAIT entry); two timers
+ * with the same deadline armed more than 2^31 arms apart fire in reverse -
+ * still the same order on every run. */
 struct us_timer {
   ustcp_time_t when;
-  uint64_t order;
+  uint32_t order;
   uint32_t idx; /* position in the heap, US_TIMER_IDLE when not armed */
   us_timer_fn fn;
 };
@@ -42,7 +46,7 @@ struct us_timer {
 struct us_timer_heap {
   struct us_timer **v;
   uint32_t n, cap;
-  uint64_t next_order;
+  uint32_t next_order;
 };
 
 void us_timer_init(struct us_timer *t, us_timer_fn fn);

@@ -12,7 +12,7 @@ static bool timer_before(const struct us_timer *a, const struct us_timer *b)
 {
   if (a->when != b->when)
     return a->when < b->when;
-  return a->order < b->order;
+  return (int32_t)(a->order - b->order) < 0;
 }
 
 static void heap_place(struct us_timer_heap *h, uint32_t i, struct us_timer *t)

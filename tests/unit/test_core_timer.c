@@ -3,7 +3,7 @@
  * thousands of timers armed, re-armed and cancelled at random fire in
  * exactly (deadline, arming order) order; equal deadlines fire in arming
  * order; a handler may arm, re-arm and cancel other timers (and itself)
- * while the queue runs.
+ * while the queue runs; the arming order survives its 32-bit wrap.
  */
 #include <stdlib.h>
 
@@ -185,6 +185,33 @@ static void equal_deadlines_in_arming_order(void)
   ustcp_stack_destroy(s);
 }
 
+/* The arming order is a 32-bit counter compared wrap-safe: timers armed
+ * across the wrap still fire in arming order. */
+static void equal_deadlines_across_order_wrap(void)
+{
+  struct ustcp_stack *s = new_stack();
+  T_CHECK(s != NULL);
+  if (!s)
+    return;
+  s->timers.next_order = UINT32_MAX - 20;
+  for (int i = 0; i < 50; i++) {
+    us_timer_init(&timers[i].t, on_fire);
+    timers[i].id = i;
+    us_timer_arm(s, &timers[i].t, 1000);
+  }
+  T_CHECK(s->timers.next_order < 100); /* it did wrap */
+  nfired = 0;
+  s->now = 1000;
+  us_timers_run(s);
+  T_EQ(nfired, 50);
+  int bad = 0;
+  for (int i = 0; i < 50; i++)
+    if (fired[i] != i)
+      bad++;
+  T_EQ(bad, 0);
+  ustcp_stack_destroy(s);
+}
+
 /* ------------------------------------- handlers that touch other timers */
 
 struct ctx {
@@ -258,6 +285,7 @@ int main(void)
 {
   T_RUN(random_vs_model);
   T_RUN(equal_deadlines_in_arming_order);
+  T_RUN(equal_deadlines_across_order_wrap);
   T_RUN(handlers_rearm_and_cancel);
   T_EQ(out_count, 0); /* no stack in this test sent anything */
   return T_DONE();
