@@ -156,13 +156,13 @@ int us_sockopt_set(struct ustcp_stack *s, struct us_tcb *t, int level, int name,
   case TCP_KEEPIDLE:
     if (v < 1 || v > MAX_TCP_KEEPIDLE)
       return -EINVAL;
-    t->keepidle = (uint32_t)v;
+    t->keepidle = (uint16_t)v;
     us_tcp_arm_keepalive(s, t);
     return 0;
   case TCP_KEEPINTVL:
     if (v < 1 || v > MAX_TCP_KEEPINTVL)
       return -EINVAL;
-    t->keepintvl = (uint32_t)v;
+    t->keepintvl = (uint16_t)v;
     return 0;
   case TCP_KEEPCNT:
     if (v < 1 || v > MAX_TCP_KEEPCNT)
@@ -175,7 +175,7 @@ int us_sockopt_set(struct ustcp_stack *s, struct us_tcb *t, int level, int name,
     else if (v > TCP_FIN_TIMEOUT_MAX)
       t->linger2 = TCP_FIN_TIMEOUT_MAX;
     else
-      t->linger2 = v;
+      t->linger2 = (int8_t)v;
     return 0;
   case TCP_SYNCNT:
     if (v < 1 || v > MAX_TCP_SYNCNT)

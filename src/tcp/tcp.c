@@ -284,8 +284,8 @@ struct us_tcb *us_tcb_alloc(struct ustcp_stack *s)
   t->mss = US_TCP_DEFAULT_MSS;
   t->rcv_mss = US_TCP_DEFAULT_MSS;
   t->linger2 = 0;
-  t->keepidle = (uint32_t)s->cfg.keepalive_time;
-  t->keepintvl = (uint32_t)s->cfg.keepalive_intvl;
+  t->keepidle = (uint16_t)s->cfg.keepalive_time;
+  t->keepintvl = (uint16_t)s->cfg.keepalive_intvl;
   t->keepcnt = (uint8_t)s->cfg.keepalive_probes;
   t->rcvbuf = s->cfg.rmem[1];
   t->sndbuf = s->cfg.wmem[1];

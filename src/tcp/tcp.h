@@ -141,8 +141,9 @@ struct us_tcb {
   int16_t soft_err;    /* ICMP soft error, reported on timeout (Linux sk_err_soft) */
   uint8_t syn_retries; /* TCP_SYNCNT, 0 = config */
   uint8_t keepcnt;
-  uint8_t tlp; /* RFC 8985: 1 = the RTO slot holds a probe timeout,
-                  2 = a probe is out (until tlp_high is ACKed) */
+  uint8_t tlp;    /* RFC 8985: 1 = the RTO slot holds a probe timeout,
+                     2 = a probe is out (until tlp_high is ACKed) */
+  int8_t linger2; /* TCP_LINGER2 s (<= 120): 0 = fin_timeout, <0 = none */
   uint32_t tlp_high;
   uint32_t snd_sml;          /* end of the last small segment sent (Minshall-Nagle) */
   uint32_t dsack_l, dsack_r; /* RFC 2883 D-SACK to report (empty if equal) */
@@ -164,6 +165,7 @@ struct us_tcb {
   /* RFC 6298, microseconds */
   uint32_t srtt_us, rttvar_us, rto_us;
   uint32_t rtt_seq;
+  uint32_t drs_copied; /* receive-buffer autotuning (Linux DRS) */
   ustcp_time_t rtt_time;
   ustcp_time_t retrans_stamp; /* first retransmission episode start */
   ustcp_time_t last_rcv;      /* keepalive idle, delayed ACK ato */
@@ -171,9 +173,8 @@ struct us_tcb {
   ustcp_time_t lrcvtime; /* last data received (Linux icsk_ack.lrcvtime) */
 
   /* options (seconds unless said) */
-  uint32_t keepidle, keepintvl;
-  int32_t linger2; /* TCP_LINGER2: 0 = fin_timeout, <0 = none */
-  uint32_t linger; /* SO_LINGER l_linger */
+  uint16_t keepidle, keepintvl; /* <= 32767 (Linux MAX_TCP_KEEPIDLE/INTVL) */
+  uint32_t linger;              /* SO_LINGER l_linger */
   uint32_t user_timeout_ms;
   uint32_t rcvtimeo_ms, sndtimeo_ms;
   int32_t rcvbuf, sndbuf; /* as getsockopt reports (doubled) */
@@ -181,7 +182,6 @@ struct us_tcb {
   uint32_t ato_us;        /* delayed-ACK timeout (Linux icsk_ack.ato) */
   uint32_t snd_cur_off;   /* send cursor: queue offset of snd_cur's first byte */
   struct us_chunk *snd_cur;
-  uint32_t drs_copied; /* receive-buffer autotuning (Linux DRS) */
   ustcp_time_t drs_time;
 
   /* TCP_INFO counters (Linux tcp_sock, RFC 4898 names) */
