@@ -15,7 +15,7 @@ common=(--tun "$DEV" --addr "$UADDR" --peer-addr "$KADDR/24" --pcap-limit 20000 
 # ustcp brings its device up).
 bg nc nc -l 5001
 nc_pid=$LAST_PID
-sleep 0.2
+wait_tcp_listen 5001 || fail "nc -l 5001 did not start listening"
 t0=$(date +%s.%N)
 nsx timeout 55 "$USTCP" send --to "$KADDR:5001" --bytes "$bytes" "${common[@]}" \
   --pcap "$WORK/send.pcap" >"$WORK/send.out" 2>"$WORK/send.log" ||

@@ -134,6 +134,17 @@ wait_log() {
   return 1
 }
 
+# Wait (at most $2 s, default 10) until a kernel socket in the namespace
+# listens on TCP port $1 (a background `nc -l` is not listening at once).
+wait_tcp_listen() {
+  local i
+  for i in $(seq $((${2:-10} * 10))); do
+    nsx ss -Hltn "sport = :$1" 2>/dev/null | grep -q . && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 # Stop a background process with SIGTERM and wait for it (bounded).
 stop_pid() {
   kill "$1" 2>/dev/null

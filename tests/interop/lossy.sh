@@ -27,6 +27,7 @@ check_pcap "$WORK/recv.pcap"
 
 bg nc nc -l 5005
 nc_pid=$LAST_PID
+wait_tcp_listen 5005 || fail "nc -l 5005 did not start listening"
 # ustcp -> kernel: the qdisc is on the kernel's egress; ustcp's own packets
 # are lossless, so the ACK path (kernel -> ustcp) carries the damage.
 nsx timeout 55 "$USTCP" send --to "$KADDR:5005" --bytes "$bytes" "${common[@]}" \
