@@ -81,6 +81,9 @@ struct ustcp_config {
   int sack;                   /* net.ipv4.tcp_sack = 1 */
   int window_scaling;         /* net.ipv4.tcp_window_scaling = 1 */
   int tw_reuse;               /* net.ipv4.tcp_tw_reuse = 2 (loopback only) */
+  int max_tw_buckets;         /* net.ipv4.tcp_max_tw_buckets = 131072: more
+                                 TIME_WAIT entries than this and a closing
+                                 connection skips TIME_WAIT */
   int rmem[3];                /* net.ipv4.tcp_rmem = 4096 131072 33554432 */
   int wmem[3];                /* net.ipv4.tcp_wmem = 4096 16384 4194304 */
   int rmem_max;               /* net.core.rmem_max = 4194304 */

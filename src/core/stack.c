@@ -36,6 +36,7 @@ void ustcp_config_init(struct ustcp_config *c)
   c->sack = 1;
   c->window_scaling = 1;
   c->tw_reuse = 2;
+  c->max_tw_buckets = 131072; /* Linux: ehash entries / 2 */
   c->rmem[0] = 4096;
   c->rmem[1] = 131072;
   c->rmem[2] = 33554432; /* Linux 6.18: window scale 10 */
@@ -94,6 +95,7 @@ static int config_check(const struct ustcp_config *c, char *err, size_t errlen)
   CHECK_RANGE(sack, 0, 1);
   CHECK_RANGE(window_scaling, 0, 1);
   CHECK_RANGE(tw_reuse, 0, 2);
+  CHECK_RANGE(max_tw_buckets, 0, 1 << 30);
   for (int i = 0; i < 3; i++) {
     CHECK_RANGE(rmem[i], 1024, 1 << 30);
     CHECK_RANGE(wmem[i], 1024, 1 << 30);

@@ -36,7 +36,14 @@ void us_tcp_tw_enter(struct ustcp_stack *s, struct us_tcb *t)
 {
   us_stat_inc(s, USTCP_STAT_TCP_TIME_WAITS);
   int old = t->state;
-  struct us_tw *tw = us_pool_alloc(s, &s->tcp->tw_pool);
+  /* Linux inet_twsk_alloc: no bucket once tcp_max_tw_buckets entries
+   * exist; tcp_time_wait then counts TCPTimeWaitOverflow and the
+   * connection closes at once. */
+  struct us_tw *tw = NULL;
+  if (s->tcp->n_tw < (uint64_t)s->cfg.max_tw_buckets)
+    tw = us_pool_alloc(s, &s->tcp->tw_pool);
+  else
+    us_stat_inc(s, USTCP_STAT_TCP_TW_OVERFLOW);
   if (tw) {
     s->tcp->n_tw++;
     tw->e = t->e;

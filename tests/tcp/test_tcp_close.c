@@ -267,6 +267,43 @@ static void time_wait_syn_reuse(void)
   fx_fini(&f);
 }
 
+static void time_wait_overflow(void)
+{
+  /* net.ipv4.tcp_max_tw_buckets = 1: the first active closer keeps its
+   * TIME_WAIT entry, the second closes at once (Linux tcp_time_wait: no
+   * bucket -> TCPTimeWaitOverflow, tcp_done). */
+  struct ustcp_config cfg;
+  ustcp_config_init(&cfg);
+  T_EQ(cfg.max_tw_buckets, 131072); /* this kernel's value in a new netns */
+  cfg.max_tw_buckets = 1;
+  struct fx f;
+  fx_init_cfg(&f, 5, &cfg);
+  int l = fx_listen(&f, 80, 4);
+  for (int i = 0; i < 2; i++) {
+    int c = ustcp_socket(f.C, AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in srv = fx_sin("10.0.0.1", 80);
+    T_EQ(ustcp_connect(f.C, c, (struct sockaddr *)&srv, sizeof(srv)), 0);
+    int s = ustcp_accept(f.S, l, NULL, NULL);
+    T_CHECK(s >= 0);
+    T_EQ(ustcp_close(f.S, s), 0);
+    char b[4];
+    T_EQ(ustcp_read(f.C, c, b, sizeof(b)), 0);
+    T_EQ(ustcp_close(f.C, c), 0);
+    fx_run(&f, 1);
+  }
+  struct ustcp_mem_info mi;
+  ustcp_mem_info(f.S, &mi);
+  T_EQ(mi.timewait, 1);
+  T_EQ(ustcp_stat(f.S, USTCP_STAT_TCP_TW_OVERFLOW), 1);
+  /* the limit is checked: 0 is allowed (no TIME_WAIT at all), -1 is not */
+  cfg.max_tw_buckets = -1;
+  cfg.addr = htonl(0x0a000009);
+  char err[128] = "";
+  T_CHECK(ustcp_stack_create(&cfg, err, sizeof(err)) == NULL);
+  T_CHECK(strstr(err, "max_tw_buckets") != NULL);
+  fx_fini(&f);
+}
+
 int main(void)
 {
   T_RUN(close_unread_rst);
@@ -279,5 +316,6 @@ int main(void)
   T_RUN(orphan_data_rst);
   T_RUN(poll_after_rst);
   T_RUN(time_wait_syn_reuse);
+  T_RUN(time_wait_overflow);
   return T_DONE();
 }

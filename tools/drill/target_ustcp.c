@@ -76,6 +76,7 @@ static const struct knob knobs[] = {
     K("net.ipv4.tcp_sack", sack, 1),
     K("net.ipv4.tcp_window_scaling", window_scaling, 1),
     K("net.ipv4.tcp_tw_reuse", tw_reuse, 1),
+    K("net.ipv4.tcp_max_tw_buckets", max_tw_buckets, 1),
     K("net.ipv4.tcp_rmem", rmem, 3),
     K("net.ipv4.tcp_wmem", wmem, 3),
     K("net.core.rmem_max", rmem_max, 1),
