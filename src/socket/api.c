@@ -283,51 +283,62 @@ int ustcp_connect(struct ustcp_stack *s, int fd, const struct sockaddr *addr, so
 
 /* --------------------------------------------------------------- data */
 
+/* The loop a data call runs: try the transfer; on EAGAIN a blocking socket
+ * waits (up to SO_SNDTIMEO / SO_RCVTIMEO) and re-checks its descriptor, and
+ * once anything moved an error or timeout returns the partial count
+ * (Linux tcp_sendmsg / tcp_recvmsg). A receive returns as soon as it has
+ * data, unless MSG_WAITALL asks for the whole length; 0 is end of file. */
+static long xfer(struct ustcp_stack *s, int fd, struct us_tcb *t, const struct iovec *iov,
+                 int iovcnt, size_t total, int flags, bool rx)
+{
+  size_t done = 0;
+  bool waitall = rx && (flags & MSG_WAITALL) && !(flags & MSG_PEEK);
+  ustcp_time_t dl = us_sock_deadline(s, rx ? t->rcvtimeo_ms : t->sndtimeo_ms);
+  for (;;) {
+    ssize_t n = !rx     ? us_tcp_send(s, t, iov, iovcnt, done, flags)
+                : total ? us_tcp_recv(s, t, iov, iovcnt, done, flags)
+                        : 0;
+    if (n > 0)
+      done += (size_t)n;
+    if (rx && n > 0 && waitall && done < total)
+      continue;
+    if ((rx && n >= 0) || (!rx && n >= 0 && done >= total))
+      return (long)done;
+    if (n < 0 && n != -EAGAIN)
+      return done ? (long)done : (long)n;
+    if (nonblock(t, flags))
+      return done ? (long)done : -EAGAIN;
+    int w = us_sock_wait(s, dl);
+    if (w)
+      return done ? (long)done : w;
+    if (!(t = still(s, fd, t)))
+      return done ? (long)done : -EBADF;
+  }
+}
+
+static size_t iov_total(const struct iovec *iov, int iovcnt)
+{
+  size_t total = 0;
+  for (int i = 0; i < iovcnt; i++)
+    total += iov[i].iov_len;
+  return total;
+}
+
 static ssize_t do_send(struct ustcp_stack *s, const char *api, int fd, const struct iovec *iov,
                        int iovcnt, int flags)
 {
   us_clock_refresh(s);
   struct us_tcb *t = us_sock_get(s, fd);
-  size_t total = 0;
-  for (int i = 0; i < iovcnt; i++)
-    total += iov[i].iov_len;
+  size_t total = iov_total(iov, iovcnt);
   char d[48] = "";
   US_DETAIL(s, d, "len=%zu", total);
   long r;
-  if (!t) {
+  if (!t)
     r = -EBADF;
-  } else if (iovcnt < 0 || iovcnt > 1024) {
+  else if (iovcnt < 0 || iovcnt > 1024)
     r = -EINVAL;
-  } else {
-    size_t done = 0;
-    ustcp_time_t dl = us_sock_deadline(s, t->sndtimeo_ms);
-    for (;;) {
-      ssize_t n = us_tcp_send(s, t, iov, iovcnt, done, flags);
-      if (n > 0)
-        done += (size_t)n;
-      if (n >= 0 && done >= total) {
-        r = (long)done;
-        break;
-      }
-      if (n < 0 && n != -EAGAIN) {
-        r = done ? (long)done : (long)n;
-        break;
-      }
-      if (nonblock(t, flags)) {
-        r = done ? (long)done : -EAGAIN;
-        break;
-      }
-      int w = us_sock_wait(s, dl);
-      if (w) {
-        r = done ? (long)done : w;
-        break;
-      }
-      if (!(t = still(s, fd, t))) {
-        r = done ? (long)done : -EBADF;
-        break;
-      }
-    }
-  }
+  else
+    r = xfer(s, fd, t, iov, iovcnt, total, flags, false);
   return (ssize_t)us_sock_ret(s, api, fd, r, d);
 }
 
@@ -336,57 +347,20 @@ static ssize_t do_recv(struct ustcp_stack *s, const char *api, int fd, const str
 {
   us_clock_refresh(s);
   struct us_tcb *t = us_sock_get(s, fd);
-  size_t total = 0;
-  for (int i = 0; i < iovcnt; i++)
-    total += iov[i].iov_len;
+  size_t total = iov_total(iov, iovcnt);
   char d[48] = "";
   US_DETAIL(s, d, "len=%zu%s%s%s", total, (flags & MSG_PEEK) ? " MSG_PEEK" : "",
             (flags & MSG_DONTWAIT) ? " MSG_DONTWAIT" : "",
             (flags & MSG_WAITALL) ? " MSG_WAITALL" : "");
   long r;
-  if (!t) {
+  if (!t)
     r = -EBADF;
-  } else if (iovcnt < 0 || iovcnt > 1024) {
+  else if (iovcnt < 0 || iovcnt > 1024)
     r = -EINVAL;
-  } else if (flags & MSG_OOB) {
+  else if (flags & MSG_OOB)
     r = -EINVAL; /* Linux: no urgent data held */
-  } else {
-    size_t done = 0;
-    bool waitall = (flags & MSG_WAITALL) && !(flags & MSG_PEEK);
-    ustcp_time_t dl = us_sock_deadline(s, t->rcvtimeo_ms);
-    for (;;) {
-      ssize_t n = total ? us_tcp_recv(s, t, iov, iovcnt, done, flags) : 0;
-      if (n > 0) {
-        done += (size_t)n;
-        if (!waitall || done >= total) {
-          r = (long)done;
-          break;
-        }
-        continue;
-      }
-      if (n == 0) {
-        r = (long)done;
-        break;
-      }
-      if (n != -EAGAIN) {
-        r = done ? (long)done : (long)n;
-        break;
-      }
-      if (nonblock(t, flags)) {
-        r = done ? (long)done : -EAGAIN;
-        break;
-      }
-      int w = us_sock_wait(s, dl);
-      if (w) {
-        r = done ? (long)done : w;
-        break;
-      }
-      if (!(t = still(s, fd, t))) {
-        r = done ? (long)done : -EBADF;
-        break;
-      }
-    }
-  }
+  else
+    r = xfer(s, fd, t, iov, iovcnt, total, flags, true);
   return (ssize_t)us_sock_ret(s, api, fd, r, d);
 }
 
