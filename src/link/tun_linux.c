@@ -63,6 +63,11 @@ struct ustcp_tun {
   struct us_pcap *pcap;
   uint64_t pcap_limit; /* records to write at most (0 = all) */
   int64_t pcap_offset; /* CLOCK_REALTIME - CLOCK_MONOTONIC: wall-clock stamps */
+  /* The clock as read once for a batch of received datagrams: the stack
+   * refreshes its clock at every ustcp_input(), and a clock_gettime per
+   * datagram is a measurable share of a small-packet workload (the kernel
+   * too stamps a NAPI batch with one jiffies value). 0 outside a batch. */
+  ustcp_time_t batch_now;
 };
 
 static int errf(char *err, size_t errlen, const char *fmt, ...)
@@ -102,8 +107,7 @@ static void capture(struct ustcp_tun *t, const uint8_t *pkt, size_t len)
 
 ustcp_time_t ustcp_tun_now(const struct ustcp_tun *t)
 {
-  (void)t;
-  return mono_now();
+  return t->batch_now ? t->batch_now : mono_now();
 }
 
 /* An AF_INET datagram socket: the handle SIOC*IF* ioctls need. */
@@ -393,6 +397,7 @@ static int vnet_rx(struct ustcp_tun *t, uint8_t **pkt, size_t *len)
 static int rx_batch(struct ustcp_tun *t)
 {
   int n = 0;
+  t->batch_now = mono_now();
   while (n < t->batch) {
     ssize_t r = read(t->fd, t->rxbuf, TUN_RXBUF);
     if (r < 0) {
@@ -400,7 +405,9 @@ static int rx_batch(struct ustcp_tun *t)
         continue;
       if (errno == EAGAIN)
         break;
-      return n ? n : -errno;
+      if (!n)
+        n = -errno;
+      break;
     }
     n++;
     uint8_t *pkt = t->rxbuf;
@@ -413,7 +420,8 @@ static int rx_batch(struct ustcp_tun *t)
     if (t->stack)
       ustcp_input(t->stack, pkt, len);
   }
-  if (n)
+  t->batch_now = 0;
+  if (n > 0)
     t->st.rx_batches++;
   return n;
 }
