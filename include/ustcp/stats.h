@@ -75,6 +75,7 @@
   X(TCP_DSACK_OLD_SENT, "TCPDSACKOldSent", "D-SACKs sent for old data")                            \
   X(TCP_TIME_WAITS, "TW", "connections entering TIME_WAIT")                                        \
   X(TCP_TW_RECYCLED, "TWRecycled", "TIME_WAIT reused by a new SYN")                                \
+  X(TCP_PMTU_REDUCED, "TCPPMTUReduced", "send MSS lowered by ICMP fragmentation needed")           \
   X(TCP_TW_OVERFLOW, "TCPTimeWaitOverflow", "TIME_WAIT skipped: tcp_max_tw_buckets reached")       \
   X(TCP_ZERO_WINDOW_PROBES, "TCPWinProbe", "zero window probes sent")                              \
   X(TCP_ORPHANS_DROPPED, "TCPOrphanDrop", "orphans dropped (fin_timeout)")                         \

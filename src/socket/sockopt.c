@@ -284,7 +284,7 @@ static void fill_info(struct ustcp_stack *s, struct us_tcb *t, struct tcp_info_e
   i->tcpi_last_data_sent = t->last_snd_data ? (uint32_t)((now - t->last_snd_data) / 1000000u) : 0;
   i->tcpi_last_data_recv = t->lrcvtime ? (uint32_t)((now - t->lrcvtime) / 1000000u) : 0;
   i->tcpi_last_ack_recv = t->last_rcv ? (uint32_t)((now - t->last_rcv) / 1000000u) : 0;
-  i->tcpi_pmtu = s->cfg.mtu;
+  i->tcpi_pmtu = us_tcp_pmtu(s, t);
   i->tcpi_rcv_ssthresh = t->rcv_ssthresh;
   i->tcpi_rtt = t->srtt_us;
   i->tcpi_rttvar = t->rttvar_us;

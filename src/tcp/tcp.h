@@ -434,6 +434,7 @@ void us_tcp_orphan(struct ustcp_stack *s, struct us_tcb *t);
 int us_tcp_connect_finish(struct ustcp_stack *s, struct us_tcb *t, int err);
 bool us_tcp_connecting(const struct us_tcb *t);
 void us_tcp_set_mss(struct ustcp_stack *s, struct us_tcb *t);
+uint32_t us_tcp_pmtu(const struct ustcp_stack *s, const struct us_tcb *t);
 void us_tcp_fin_wait2_arm(struct ustcp_stack *s, struct us_tcb *t);
 /* SO_LINGER>0: is close() done waiting? */
 bool us_tcp_linger_done(const struct us_tcb *t);

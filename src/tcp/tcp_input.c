@@ -22,18 +22,32 @@ static void drop(struct ustcp_stack *s, const struct us_seg *sg, enum ustcp_stat
 
 /* Effective send MSS: RFC 6691 / Linux tcp_sync_mss: the peer's MSS (or
  * 536), our MTU, less the timestamp option, capped by TCP_MAXSEG. */
-void us_tcp_set_mss(struct ustcp_stack *s, struct us_tcb *t)
+static uint32_t mss_for_mtu(const struct us_tcb *t, uint32_t mtu)
 {
   uint32_t mss = t->peer_mss ? t->peer_mss : US_TCP_DEFAULT_MSS;
-  uint32_t ours = (uint32_t)s->cfg.mtu - 40;
-  if (mss > ours)
-    mss = ours;
+  if (mss > mtu - 40)
+    mss = mtu - 40;
   if (t->user_mss && mss > t->user_mss)
     mss = t->user_mss;
   if (t->flags & TF_TS_OK)
     mss -= 12;
   if (mss < 48) /* Linux tcp_min_snd_mss */
     mss = 48;
+  return mss;
+}
+
+/* The path MTU (TCP_INFO tcpi_pmtu): the link's, unless an ICMP
+ * fragmentation needed lowered the MSS below what the link allows. */
+uint32_t us_tcp_pmtu(const struct ustcp_stack *s, const struct us_tcb *t)
+{
+  if (t->mss >= mss_for_mtu(t, s->cfg.mtu))
+    return s->cfg.mtu;
+  return (uint32_t)t->mss + 40 + ((t->flags & TF_TS_OK) ? 12 : 0);
+}
+
+void us_tcp_set_mss(struct ustcp_stack *s, struct us_tcb *t)
+{
+  uint32_t mss = mss_for_mtu(t, s->cfg.mtu);
   t->mss = (uint16_t)mss;
   /* Linux tcp_initialize_rcv_mss(): start at min(mss, 536), learn later. */
   uint32_t rm = mss < US_TCP_DEFAULT_MSS ? mss : US_TCP_DEFAULT_MSS;
@@ -757,6 +771,46 @@ void us_tcp_input(struct ustcp_stack *s, const struct us_ipv4_hdr *ip, const uin
   drop(s, &sg, USTCP_STAT_DROP_TCP_NO_SOCKET);
 }
 
+/* RFC 1191 path MTU discovery (Linux tcp_v4_mtu_reduced): our segments
+ * carry DF; a router that cannot forward one reports the next hop's MTU.
+ * A smaller MTU lowers the send MSS (tcp_sync_mss) and the data in flight,
+ * sent in larger segments, is retransmitted at the new size without
+ * touching cwnd (tcp_simple_retransmit: "units changed"). Linux keeps the
+ * MTU in the route; here the MSS is the state. Linux: an MTU under
+ * ip_rt_min_pmtu (552) is raised to it and a soft EMSGSIZE remembered
+ * (Linux would then send without DF and fragment; ustcp does not fragment). */
+static void mtu_reduced(struct ustcp_stack *s, struct us_tcb *t, uint32_t mtu)
+{
+  if (t->state == USTCP_TCP_SYN_SENT || t->state == USTCP_TCP_SYN_RECV)
+    return; /* Linux: only the SYN was sent, and it is small */
+  if (mtu < 552) {
+    mtu = 552;
+    t->soft_err = EMSGSIZE;
+  }
+  if (mtu > s->cfg.mtu)
+    return;
+  uint32_t mss = mss_for_mtu(t, mtu);
+  if (mss >= t->mss)
+    return;
+  t->mss = (uint16_t)mss;
+  us_stat_inc(s, USTCP_STAT_TCP_PMTU_REDUCED);
+  if (t->snd_una == t->snd_nxt)
+    return;
+  if (!(t->flags & TF_IN_LOSS)) {
+    /* Linux tcp_current_ssthresh(): at least 3/4 of cwnd. */
+    uint32_t cur = t->cwnd / 2 + t->cwnd / 4;
+    if (t->ssthresh < cur)
+      t->ssthresh = cur;
+    t->flags |= TF_IN_LOSS;
+    t->flags &= ~TF_IN_RECOVERY;
+    t->recover = t->snd_nxt;
+  }
+  t->rtx_nxt = t->snd_una;
+  t->rtx_high = t->snd_nxt;
+  t->flags &= ~TF_RTT_TIMING; /* Karn */
+  us_tcp_output(s, t);
+}
+
 /* RFC 9293 3.9 / Linux tcp_v4_err(): ICMP errors about a segment we sent.
  * A connecting socket fails at once; an established one keeps the error as
  * a soft error reported if it later times out. */
@@ -792,7 +846,8 @@ void us_tcp_icmp_error(struct ustcp_stack *s, uint8_t type, uint8_t code, const 
       err = ECONNREFUSED;
       break;
     case US_ICMP_FRAG_NEEDED:
-      return; /* PMTU discovery is not done: DF segments fit the link MTU */
+      err = EMSGSIZE; /* RFC 1191: handled below, never a hard error */
+      break;
     default:
       err = EHOSTUNREACH;
       break;
@@ -805,6 +860,10 @@ void us_tcp_icmp_error(struct ustcp_stack *s, uint8_t type, uint8_t code, const 
   /* Linux: the quoted sequence must be in [SND.UNA, SND.NXT]. */
   if (!(seq_geq(seq, t->snd_una) && seq_leq(seq, t->snd_nxt)))
     return;
+  if (err == EMSGSIZE) {
+    mtu_reduced(s, t, us_get16(inner - 2));
+    return;
+  }
   if (t->state == USTCP_TCP_SYN_SENT || t->state == USTCP_TCP_SYN_RECV) {
     us_stat_inc(s, USTCP_STAT_TCP_ATTEMPT_FAILS);
     us_tcp_reset(s, t, err);
