@@ -151,6 +151,51 @@ static void test_blocks(void)
 }
 
 /* Every malformed line is an error at its line and column. */
+static void test_icmp(void)
+{
+  struct dr_script sc;
+  char err[256];
+  T_EQ(parse("0 < icmp unreachable frag_needed mtu 1000 [1:1461(1460)]\n"
+             "+0 <@1 icmp unreachable port_unreachable [5:5(0)]\n"
+             "+0 < icmp time_exceeded ttl_exceeded [7:8(1)]\n",
+             &sc, err),
+       0);
+  T_EQ(sc.nev, 3);
+  struct dr_pkt *p = &sc.ev[0].pkt;
+  T_CHECK(p->icmp);
+  T_EQ(p->icmp_type, 3);
+  T_EQ(p->icmp_code, 4);
+  T_EQ(p->icmp_mtu, 1000);
+  T_EQ(p->seq, 1);
+  T_EQ(p->end, 1461);
+  T_EQ(p->len, 1460);
+  p = &sc.ev[1].pkt;
+  T_EQ(p->flow, 1);
+  T_EQ(p->icmp_code, 3);
+  T_EQ(p->icmp_mtu, 0);
+  T_EQ(sc.ev[2].pkt.icmp_type, 11);
+  dr_script_free(&sc);
+
+  /* the built message: ICMP quoting our segment, with the next-hop MTU */
+  struct dr_seg q = {.src = DR_LOCAL_IP,
+                     .dst = DR_REMOTE_IP,
+                     .sport = 8080,
+                     .dport = 40000,
+                     .seq = 12345,
+                     .flags = DR_TCP_ACK,
+                     .len = 1460};
+  uint8_t buf[128];
+  int n = dr_icmp_build(DR_REMOTE_IP, DR_LOCAL_IP, 3, 4, 1000, &q, buf, sizeof(buf));
+  T_EQ(n, 68);
+  T_EQ(buf[9], 1);
+  T_EQ(buf[20], 3);
+  T_EQ(buf[21], 4);
+  T_EQ((buf[26] << 8) | buf[27], 1000);
+  T_EQ((buf[30] << 8) | buf[31], 1500); /* the quoted datagram's length */
+  T_EQ(((uint32_t)buf[52] << 24) | ((uint32_t)buf[53] << 16) | (buf[54] << 8) | buf[55], 12345);
+  T_EQ(dr_icmp_build(DR_REMOTE_IP, DR_LOCAL_IP, 3, 4, 1000, &q, buf, 40), -1);
+}
+
 static void test_errors(void)
 {
   static const struct {
@@ -172,6 +217,10 @@ static void test_errors(void)
       {"0 < S 0:0(0) win 100 wat 3\n", "1:22:"},
       {"x\n", "1:1:"},
       {"0 setsockopt(3, SOL_SOCKET, NO_SUCH, [1], 4) = 0\n", "1:29:"},
+      {"0 > icmp unreachable port_unreachable [1:2(1)]\n", "1:9:"},
+      {"0 < icmp unreachable frag_wanted [1:2(1)]\n", "1:22:"},
+      {"0 < icmp unreachable frag_needed mtu 1000\n", "1:42:"},
+      {"0 < icmp unreachable frag_needed mtu 1000 [1:5(1)]\n", "1:51:"},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     struct dr_script sc;
@@ -242,6 +291,7 @@ int main(void)
   T_RUN(test_packets);
   T_RUN(test_calls);
   T_RUN(test_blocks);
+  T_RUN(test_icmp);
   T_RUN(test_errors);
   T_RUN(test_packet_roundtrip);
   return T_DONE();

@@ -66,6 +66,11 @@ struct dr_pkt {
   bool opts_any; /* "<...>": options not checked */
   int nopt;
   struct dr_opt opt[DR_MAX_OPTS];
+  /* "< icmp unreachable frag_needed mtu 1000 [1:1461(1460)]" (inbound
+   * only): an ICMP error quoting our segment seq:end(len) of the flow */
+  bool icmp;
+  uint8_t icmp_type, icmp_code;
+  uint16_t icmp_mtu;
 };
 
 #define DR_TCP_FIN 0x01
@@ -156,6 +161,11 @@ int dr_seg_parse(const uint8_t *buf, size_t len, struct dr_seg *out, char *err, 
 /* Build an IPv4+TCP datagram with payload of zero bytes (and correct
  * checksums). Returns its length, or -1 if buf is too small. */
 int dr_seg_build(const struct dr_seg *sg, uint8_t *buf, size_t cap);
+/* Build an ICMP error from src to dst quoting `quoted` (its IPv4 header and
+ * TCP header, no payload), with the next-hop MTU for fragmentation needed.
+ * Returns its length, or -1 if buf is too small. */
+int dr_icmp_build(uint32_t src, uint32_t dst, uint8_t type, uint8_t code, uint16_t mtu,
+                  const struct dr_seg *quoted, uint8_t *buf, size_t cap);
 /* "S. 0:0(0) ack 1 win 65535 <mss 1460,...>" for messages. */
 void dr_seg_format(const struct dr_seg *sg, char *out, size_t cap);
 void dr_flags_format(uint8_t flags, char *out);

@@ -170,6 +170,72 @@ static bool parse_options(struct dr_lex *lx, struct dr_pkt *p)
   }
 }
 
+/* packetdrill's ICMP error line: "icmp TYPE [CODE] [mtu N] [seq:end(len)]",
+ * the bracket naming the segment of ours the error quotes. */
+static bool parse_icmp(struct dr_lex *lx, struct dr_pkt *p)
+{
+  static const struct {
+    const char *name;
+    uint8_t type, code;
+  } codes[] = {
+      {"net_unreachable", 3, 0},  {"host_unreachable", 3, 1}, {"protocol_unreachable", 3, 2},
+      {"port_unreachable", 3, 3}, {"frag_needed", 3, 4},      {"net_unknown", 3, 6},
+      {"host_unknown", 3, 7},     {"ttl_exceeded", 11, 0},
+  };
+  char w[32];
+  p->icmp = true;
+  dr_lex_skip(lx, false);
+  if (!dr_lex_ident(lx, w, sizeof(w)))
+    return dr_lex_error(lx, "expected an ICMP type (unreachable, time_exceeded)");
+  if (!strcmp(w, "unreachable"))
+    p->icmp_type = 3;
+  else if (!strcmp(w, "time_exceeded"))
+    p->icmp_type = 11;
+  else
+    return dr_lex_error(lx, "unknown ICMP type '%s' (unreachable, time_exceeded)", w);
+  dr_lex_skip(lx, false);
+  int cl = lx->line, cc = lx->col;
+  if (dr_lex_ident(lx, w, sizeof(w))) {
+    bool found = false;
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+      if (!strcmp(codes[i].name, w) && codes[i].type == p->icmp_type) {
+        p->icmp_code = codes[i].code;
+        found = true;
+      }
+    if (!found && strcmp(w, "mtu")) {
+      lx->line = cl;
+      lx->col = cc;
+      return dr_lex_error(lx, "unknown ICMP code '%s'", w);
+    }
+    dr_lex_skip(lx, false);
+    if (found && dr_lex_ident(lx, w, sizeof(w)) && strcmp(w, "mtu"))
+      return dr_lex_error(lx, "expected 'mtu N' or '[seq:end(len)]'");
+    if (!strcmp(w, "mtu")) {
+      dr_lex_skip(lx, false);
+      uint32_t mtu;
+      if (!parse_u32(lx, &mtu, "MTU"))
+        return false;
+      if (mtu > 65535)
+        return dr_lex_error(lx, "MTU out of range");
+      p->icmp_mtu = (uint16_t)mtu;
+    }
+  }
+  dr_lex_skip(lx, false);
+  if (!dr_lex_accept(lx, "["))
+    return dr_lex_error(lx, "expected '[seq:end(len)]': the segment the error quotes");
+  if (!parse_u32(lx, &p->seq, "quoted sequence number") || !dr_lex_accept(lx, ":") ||
+      !parse_u32(lx, &p->end, "quoted end sequence number") || !dr_lex_accept(lx, "(") ||
+      !parse_u32(lx, &p->len, "quoted length") || !dr_lex_accept(lx, ")") ||
+      !dr_lex_accept(lx, "]"))
+    return lx->failed ? false : dr_lex_error(lx, "expected '[seq:end(len)]'");
+  if (p->end - p->seq != p->len)
+    return dr_lex_error(lx, "start:end(len) inconsistent: %u - %u != %u", p->end, p->seq, p->len);
+  if (!dr_lex_at_eol(lx))
+    return lx->failed ? false
+                      : dr_lex_error(lx, "unexpected '%c' after an ICMP packet", dr_lex_peek(lx));
+  return true;
+}
+
 static bool parse_packet(struct dr_lex *lx, struct dr_event *ev)
 {
   struct dr_pkt *p = &ev->pkt;
@@ -180,6 +246,11 @@ static bool parse_packet(struct dr_lex *lx, struct dr_event *ev)
     p->flow = (int)f;
   }
   dr_lex_skip(lx, false);
+  if (dr_lex_accept(lx, "icmp")) {
+    if (ev->kind != DR_EV_IN)
+      return dr_lex_error(lx, "ICMP packets can only be injected ('<')");
+    return parse_icmp(lx, p);
+  }
   /* flags: a word of S F P R . E W U */
   int nflags = 0;
   for (;;) {

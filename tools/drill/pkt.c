@@ -222,6 +222,42 @@ int dr_seg_build(const struct dr_seg *sg, uint8_t *buf, size_t cap)
   return (int)tot;
 }
 
+int dr_icmp_build(uint32_t src, uint32_t dst, uint8_t type, uint8_t code, uint16_t mtu,
+                  const struct dr_seg *quoted, uint8_t *buf, size_t cap)
+{
+  /* The quoted datagram as we sent it: its IPv4 header says the full
+   * length, the quote carries the TCP header only (RFC 792 asks for 8
+   * bytes; Linux quotes more, the receiver reads the ports and seq). */
+  struct dr_seg q = *quoted;
+  q.nopt = 0;
+  uint32_t qlen = q.len;
+  q.len = 0;
+  uint8_t inner[40];
+  if (dr_seg_build(&q, inner, sizeof(inner)) != 40)
+    return -1;
+  put16(inner + 2, 40 + qlen);
+  put16(inner + 10, 0);
+  put16(inner + 10, csum_fold(csum_add(0, inner, 20)));
+  size_t tot = 20 + 8 + 40;
+  if (tot > cap)
+    return -1;
+  memset(buf, 0, tot);
+  buf[0] = 0x45;
+  put16(buf + 2, (uint32_t)tot);
+  buf[8] = 64;
+  buf[9] = 1; /* ICMP */
+  put32(buf + 12, src);
+  put32(buf + 16, dst);
+  put16(buf + 10, csum_fold(csum_add(0, buf, 20)));
+  uint8_t *ic = buf + 20;
+  ic[0] = type;
+  ic[1] = code;
+  put16(ic + 6, mtu); /* RFC 1191: next-hop MTU in the low half */
+  memcpy(ic + 8, inner, 40);
+  put16(ic + 2, csum_fold(csum_add(0, ic, 8 + 40)));
+  return (int)tot;
+}
+
 void dr_flags_format(uint8_t f, char *out)
 {
   size_t n = 0;

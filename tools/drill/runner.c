@@ -68,6 +68,22 @@ static bool do_inject(struct dr_run *r, struct dr_event *ev)
   flow_init(r, f, p->flow);
   struct dr_seg sg;
   memset(&sg, 0, sizeof(sg));
+  if (p->icmp) {
+    /* the quoted segment is one of ours: our addresses and sequence */
+    sg.src = DR_LOCAL_IP;
+    sg.dst = DR_REMOTE_IP;
+    sg.sport = f->lport;
+    sg.dport = f->rport;
+    sg.seq = map_local(f, p->seq);
+    sg.flags = DR_TCP_ACK;
+    sg.len = p->len;
+    uint8_t buf[128];
+    int len = dr_icmp_build(DR_REMOTE_IP, DR_LOCAL_IP, p->icmp_type, p->icmp_code, p->icmp_mtu, &sg,
+                            buf, sizeof(buf));
+    if (len < 0 || r->ops->inject(r, buf, (size_t)len))
+      return fail(r, ev, "injecting the ICMP packet failed");
+    return true;
+  }
   sg.src = DR_REMOTE_IP;
   sg.dst = DR_LOCAL_IP;
   sg.sport = f->rport;
