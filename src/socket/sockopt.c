@@ -343,8 +343,16 @@ int us_sockopt_get(struct ustcp_stack *s, struct us_tcb *t, int level, int name,
       return put_int(val, len, t->rcvbuf);
     case SO_SNDBUF:
       return put_int(val, len, t->sndbuf);
-    case SO_ERROR:
-      return put_int(val, len, us_tcp_take_error(t));
+    case SO_ERROR: {
+      /* Linux sock_getsockopt(): the pending error, else the soft error
+       * (an ICMP about an established connection), each read once. */
+      int e = us_tcp_take_error(t);
+      if (!e) {
+        e = t->soft_err;
+        t->soft_err = 0;
+      }
+      return put_int(val, len, e);
+    }
     case SO_TYPE:
       return put_int(val, len, SOCK_STREAM);
     case SO_DOMAIN:
