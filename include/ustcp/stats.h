@@ -36,6 +36,13 @@
   X(UDP_IN_CSUM_ERRORS, "UdpInCsumErrors", "UDP checksum errors")                                  \
   X(IP_IN_CSUM_ERRORS, "IpExtInCsumErrors", "IPv4 header checksum errors")                         \
   X(IP_IN_TRUNCATED, "IpExtInTruncatedPkts", "IPv4 datagrams shorter than their length")           \
+  X(IP_REASM_REQDS, "IpReasmReqds", "IPv4 fragments received")                                     \
+  X(IP_REASM_OKS, "IpReasmOKs", "IPv4 datagrams reassembled")                                      \
+  X(IP_REASM_FAILS, "IpReasmFails", "IPv4 reassemblies given up")                                  \
+  X(IP_REASM_TIMEOUT, "IpReasmTimeout", "IPv4 reassemblies timed out (30 s)")                      \
+  X(IP_REASM_OVERLAPS, "IpExtReasmOverlaps", "IPv4 reassemblies dropped for overlaps")             \
+  X(IP_FRAG_OKS, "IpFragOKs", "IPv4 datagrams fragmented on output")                               \
+  X(IP_FRAG_CREATES, "IpFragCreates", "IPv4 fragments sent")                                       \
   /* --- TCP (RFC 4022 / Linux MIB) --- */                                                         \
   X(TCP_ACTIVE_OPENS, "TcpActiveOpens", "connect() started")                                       \
   X(TCP_PASSIVE_OPENS, "TcpPassiveOpens", "SYNs accepted on a listener")                           \
@@ -86,7 +93,11 @@
   X(DROP_IP_BAD_HDRLEN, "DropIpBadHdrLen", "IPv4: IHL < 5 or past the end")                        \
   X(DROP_IP_BAD_TOTLEN, "DropIpBadTotLen", "IPv4: total length inconsistent")                      \
   X(DROP_IP_CSUM, "DropIpCsum", "IPv4: header checksum wrong")                                     \
-  X(DROP_IP_FRAGMENT, "DropIpFragment", "IPv4: fragments not reassembled")                         \
+  X(DROP_IP_FRAGMENT, "DropIpFragment", "IPv4: fragment invalid or no room to reassemble")         \
+  X(DROP_IP_FRAG_DUP, "DropIpFragDup", "IPv4: fragment repeats bytes already held")                \
+  X(DROP_IP_FRAG_OVERLAP, "DropIpFragOverlap", "IPv4: fragment overlaps, datagram discarded")      \
+  X(DROP_IP_FRAG_TOO_BIG, "DropIpFragTooBig", "IPv4: fragments beyond 65535 bytes")                \
+  X(DROP_IP_FRAG_TIMEOUT, "DropIpFragTimeout", "IPv4: reassembly timed out (30 s)")                \
   X(DROP_IP_NOT_OURS, "DropIpNotOurs", "IPv4: destination is not us")                              \
   X(DROP_IP_BAD_SRC, "DropIpBadSrc", "IPv4: martian/broadcast source")                             \
   X(DROP_IP_NO_PROTO, "DropIpNoProto", "IPv4: protocol not handled")                               \

@@ -136,6 +136,7 @@ struct ustcp_mem_info {
   uint64_t pkt_bufs;    /* packet buffers in use */
   uint64_t buf_bytes;   /* bytes held in socket buffers */
   uint64_t bytes_total; /* all memory the stack owns */
+  uint64_t reasm_bytes; /* held by IPv4 reassembly queues (at most 4 MiB) */
 };
 USTCP_API void ustcp_mem_info(const struct ustcp_stack *s, struct ustcp_mem_info *out);
 

@@ -173,5 +173,6 @@ void us_tcp_fini(struct ustcp_stack *s);
 int us_socks_init(struct ustcp_stack *s);
 void us_socks_fini(struct ustcp_stack *s);
 void us_tcp_mem_info(const struct ustcp_stack *s, struct ustcp_mem_info *out);
+uint64_t us_ip_reasm_bytes(const struct ustcp_stack *s); /* src/ip/ipfrag.c */
 
 #endif

@@ -235,6 +235,7 @@ void ustcp_mem_info(const struct ustcp_stack *s, struct ustcp_mem_info *out)
   out->buf_bytes = s->chunk_pool.live * sizeof(struct us_chunk);
   out->bytes_total = s->mem_bytes + (uint64_t)s->timers.cap * sizeof(void *) + sizeof(*s) + 65536;
   us_tcp_mem_info(s, out);
+  out->reasm_bytes = us_ip_reasm_bytes(s);
 }
 
 void us_link_output(struct ustcp_stack *s, const uint8_t *pkt, size_t len)

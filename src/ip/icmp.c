@@ -126,6 +126,12 @@ void us_icmp_send_unreach(struct ustcp_stack *s, uint8_t code, const uint8_t *dg
   send_error(s, US_ICMP_DEST_UNREACH, code, dgram, len);
 }
 
+void us_icmp_send_time_exceeded(struct ustcp_stack *s, uint8_t code, const uint8_t *dgram,
+                                size_t len)
+{
+  send_error(s, US_ICMP_TIME_EXCEEDED, code, dgram, len);
+}
+
 static void echo_reply(struct ustcp_stack *s, const struct us_ipv4_hdr *ip,
                        const struct us_icmp_hdr *req)
 {

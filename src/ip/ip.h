@@ -41,7 +41,29 @@ void us_icmp_send_unreach(struct ustcp_stack *s, uint8_t code, const uint8_t *dg
 void us_icmp_input(struct ustcp_stack *s, const struct us_ipv4_hdr *ip, const uint8_t *dgram,
                    size_t len, bool bcast);
 
+/* Hand a valid, whole datagram addressed to us (or broadcast) to its
+ * protocol: TCP, ICMP, UDP (no sockets), else protocol unreachable. */
+void us_ip_deliver(struct ustcp_stack *s, const struct us_ipv4_hdr *ip, const uint8_t *pkt,
+                   size_t len, bool bcast);
+
+/* Reassembly (ipfrag.c): queue one fragment; the completed datagram goes to
+ * us_ip_deliver(). Every fragment not kept is counted as a drop. */
+void us_ip_defrag(struct ustcp_stack *s, const struct us_ipv4_hdr *ip, const uint8_t *pkt,
+                  size_t len, bool bcast);
+void us_ip_defrag_fini(struct ustcp_stack *s);
+/* Send the datagram of `total` bytes in s->scratch (DF clear, longer than
+ * the MTU) as fragments. 0 or -EMSGSIZE. */
+int us_ip_fragment_output(struct ustcp_stack *s, size_t total);
+
+/* ICMP time exceeded (type 11) about a datagram we received, with icmp_send()'s
+ * rules (code 1: fragment reassembly time exceeded). */
+#define US_ICMP_EXC_FRAGTIME 1
+void us_icmp_send_time_exceeded(struct ustcp_stack *s, uint8_t code, const uint8_t *dgram,
+                                size_t len);
+
 /* Per-stack IP/ICMP state (s->ip). */
+#define US_IPFRAG_BUCKETS 64
+struct us_ipfrag;
 #define US_IP_PEERS 64
 struct us_ip_peer {
   uint32_t addr; /* 0 = free slot */
@@ -54,6 +76,9 @@ struct us_ip {
   int64_t global_credit; /* Linux icmp_global_allow(): msgs_per_sec 1000, burst 50 */
   ustcp_time_t global_stamp;
   struct us_ip_peer peers[US_IP_PEERS];
+  struct us_ipfrag *frag[US_IPFRAG_BUCKETS]; /* reassembly queues by keyed hash */
+  uint64_t frag_mem;                         /* bytes they hold */
+  uint32_t frag_queues;
 };
 
 /* ---- implemented by src/tcp ---- */

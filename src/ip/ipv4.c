@@ -25,6 +25,8 @@ int us_ip_init(struct ustcp_stack *s)
 
 void us_ip_fini(struct ustcp_stack *s)
 {
+  if (s->ip)
+    us_ip_defrag_fini(s);
   free(s->ip);
   s->ip = NULL;
 }
@@ -121,9 +123,16 @@ void us_ip_input(struct ustcp_stack *s, const uint8_t *pkt, size_t len)
     bcast = true;
   }
   if (ip.mf || ip.frag_off) {
-    us_drop(s, USTCP_STAT_DROP_IP_FRAGMENT, pkt, len); /* no reassembly here */
+    us_ip_defrag(s, &ip, pkt, len, bcast); /* Linux ip_local_deliver(): ip_defrag */
     return;
   }
+  us_ip_deliver(s, &ip, pkt, len, bcast);
+}
+
+void us_ip_deliver(struct ustcp_stack *s, const struct us_ipv4_hdr *ipp, const uint8_t *pkt,
+                   size_t len, bool bcast)
+{
+  const struct us_ipv4_hdr ip = *ipp;
   switch (ip.proto) {
   case US_IPPROTO_TCP:
     if (bcast) {
@@ -156,7 +165,7 @@ int us_ip_output_ex(struct ustcp_stack *s, uint32_t src, uint32_t dst, uint8_t p
                     size_t payload_len, uint8_t tos, bool df)
 {
   size_t total = US_IPV4_HDR_LEN + payload_len;
-  if (total > s->cfg.mtu || total > 65535)
+  if (total > 65535 || (total > s->cfg.mtu && df))
     return -EMSGSIZE;
   struct us_ipv4_hdr h = {.tos = tos,
                           .total_len = (uint16_t)total,
@@ -168,6 +177,8 @@ int us_ip_output_ex(struct ustcp_stack *s, uint32_t src, uint32_t dst, uint8_t p
                           .dst = dst};
   us_ipv4_emit(&h, s->scratch);
   us_stat_inc(s, USTCP_STAT_IP_OUT_REQUESTS);
+  if (total > s->cfg.mtu)
+    return us_ip_fragment_output(s, total); /* DF clear: Linux ip_fragment() */
   us_link_output(s, s->scratch, total);
   return 0;
 }
