@@ -33,9 +33,10 @@ typedef void (*ustcp_icmp_fn)(void *user, struct ustcp_stack *s, const struct us
 USTCP_API void ustcp_set_icmp_hook(struct ustcp_stack *s, ustcp_icmp_fn fn, void *user);
 
 /* Send one ICMP echo request to dst_be (network byte order) with `payload`
- * data bytes (a fixed pattern). IP: DF set, TTL ip_default_ttl. Returns 0 or
- * a negative errno: -EINVAL (no destination), -EMSGSIZE (over the MTU: we do
- * not fragment). */
+ * data bytes (a fixed pattern). IP: TTL ip_default_ttl; as Linux ping's
+ * default (IP_PMTUDISC_WANT), DF set when the datagram fits the MTU, else
+ * DF clear and sent in fragments. Returns 0 or a negative errno: -EINVAL
+ * (no destination), -EMSGSIZE (over 65535 bytes in all). */
 USTCP_API int ustcp_ping_send(struct ustcp_stack *s, uint32_t dst_be, uint16_t id, uint16_t seq,
                               size_t payload);
 

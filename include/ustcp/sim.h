@@ -94,6 +94,9 @@ struct ustcp_sim_stats {
       partition_dropped;
   /* routers: datagrams forwarded, TTL expired (time exceeded sent), no route */
   uint64_t forwarded, ttl_expired, no_route;
+  /* datagrams without DF a router cut into fragments for a smaller MTU
+   * (each fragment then counts as sent) */
+  uint64_t fragmented;
   /* datagrams handed to the network (by hosts and routers), copies that
    * reached the far end of a link, and host datagrams to themselves (which
    * never use a link; counted in delivered too). Once idle:

@@ -248,7 +248,8 @@ int ustcp_ping_send(struct ustcp_stack *s, uint32_t dst_be, uint16_t id, uint16_
   us_clock_refresh(s);
   if (dst_be == 0)
     return -EINVAL;
-  if (US_IPV4_HDR_LEN + US_ICMP_HDR_LEN + payload > s->cfg.mtu)
+  size_t total = US_IPV4_HDR_LEN + US_ICMP_HDR_LEN + payload;
+  if (total > 65535)
     return -EMSGSIZE;
   uint8_t *buf = us_ip_payload_buf(s);
   for (size_t i = 0; i < payload; i++)
@@ -260,7 +261,7 @@ int ustcp_ping_send(struct ustcp_stack *s, uint32_t dst_be, uint16_t id, uint16_
                            .body_len = payload};
   us_icmp_emit(&ic, buf);
   int r = us_ip_output_ex(s, ntohl(s->cfg.addr), ntohl(dst_be), US_IPPROTO_ICMP,
-                          US_ICMP_HDR_LEN + payload, 0, true);
+                          US_ICMP_HDR_LEN + payload, 0, total <= s->cfg.mtu);
   if (r)
     return r;
   us_stat_inc(s, USTCP_STAT_ICMP_OUT_MSGS);

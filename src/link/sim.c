@@ -139,6 +139,7 @@ struct ustcp_sim {
   struct sim_pkt *free_pkts[PKT_CLASSES];
   uint8_t icmp_buf[576];   /* a router's ICMP error being built */
   uint8_t echo_buf[65536]; /* a router's echo reply being built */
+  uint8_t frag_buf[65536]; /* a fragment a router is cutting */
 
   ustcp_trace_fn trace_fn;
   void *trace_user;
@@ -393,11 +394,43 @@ static void router_icmp_error(struct ustcp_sim *sim, struct sim_node *r, uint8_t
 /* Put one datagram on link `li` in direction `dir` at sim->now. `from` is the
  * sending host's stack (NULL for a router) and `router` the sending router. */
 static void link_send(struct ustcp_sim *sim, int li, int dir, const uint8_t *pkt, size_t len,
+                      struct ustcp_stack *from, struct sim_node *router);
+
+/* RFC 791 3.2 / Linux ip_fragment() on forwarding: a router cuts a datagram
+ * without DF that is longer than the next link's MTU into fragments of a
+ * multiple of 8 payload bytes (a fragment of a fragment keeps its offset
+ * and MF). The header is copied without its options. */
+static bool router_fragment(struct ustcp_sim *sim, int li, int dir, const uint8_t *pkt, size_t len,
+                            uint32_t mtu, struct sim_node *router)
+{
+  struct us_ipv4_hdr h;
+  if (us_ipv4_parse(pkt, len, &h) != 0 || h.df || mtu < US_IPV4_HDR_LEN + 8)
+    return false;
+  size_t plen = h.total_len - h.hdr_len;
+  size_t step = (mtu - US_IPV4_HDR_LEN) & ~(size_t)7;
+  sim->st.fragmented++;
+  for (size_t off = 0; off < plen; off += step) {
+    size_t n = plen - off < step ? plen - off : step;
+    struct us_ipv4_hdr f = h;
+    f.total_len = (uint16_t)(US_IPV4_HDR_LEN + n);
+    f.frag_off = (uint16_t)(h.frag_off + off);
+    f.mf = h.mf || off + n < plen;
+    us_ipv4_emit(&f, sim->frag_buf);
+    memcpy(sim->frag_buf + US_IPV4_HDR_LEN, pkt + h.hdr_len + off, n);
+    link_send(sim, li, dir, sim->frag_buf, US_IPV4_HDR_LEN + n, NULL, router);
+  }
+  return true;
+}
+
+static void link_send(struct ustcp_sim *sim, int li, int dir, const uint8_t *pkt, size_t len,
                       struct ustcp_stack *from, struct sim_node *router)
 {
   struct sim_link *l = sim->links[li];
   struct sim_dir *d = &l->d[dir];
   const struct ustcp_link_params *p = &d->p;
+  uint32_t mtu = p->mtu ? p->mtu : 1500;
+  if (len > mtu && router && router_fragment(sim, li, dir, pkt, len, mtu, router))
+    return;
   sim->st.sent++;
   if (l->pcap)
     us_pcap_write(l->pcap, sim->now, pkt, len);
@@ -408,12 +441,11 @@ static void link_send(struct ustcp_sim *sim, int li, int dir, const uint8_t *pkt
                len);
     return;
   }
-  uint32_t mtu = p->mtu ? p->mtu : 1500;
   if (len > mtu) {
     sim->st.mtu_dropped++;
     trace_link(sim, from, USTCP_TR_DROP, USTCP_STAT_DROP_LINK_MTU, "link: over the MTU", pkt, len);
-    /* RFC 1191: a router that cannot forward a DF datagram says so; one
-     * without DF would be fragmented, which this network does not do. */
+    /* RFC 1191: a router that cannot forward a DF datagram says so (one
+     * without DF was fragmented above). */
     if (router && len >= US_IPV4_HDR_LEN && (pkt[6] & 0x40))
       router_icmp_error(sim, router, US_ICMP_DEST_UNREACH, US_ICMP_FRAG_NEEDED, (uint16_t)mtu, pkt,
                         len);

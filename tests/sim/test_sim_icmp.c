@@ -394,7 +394,15 @@ static void test_ping_api(void)
   T_EQ(h.total_len, 84);
   T_CHECK(h.df);
   T_EQ(h.dst, PEER);
-  T_EQ(ustcp_ping_send(s, htonl(PEER), 5, 6, 1473), -EMSGSIZE);
+  /* over the MTU: DF clear, two fragments (Linux ping -s 1473) */
+  T_EQ(ustcp_ping_send(s, htonl(PEER), 5, 6, 1473), 0);
+  T_EQ(c.n, 3);
+  T_EQ(us_ipv4_parse(c.pkt[1], c.len[1], &h), 0);
+  T_CHECK(!h.df && h.mf && h.total_len == 1500);
+  T_EQ(us_ipv4_parse(c.pkt[2], c.len[2], &h), 0);
+  T_CHECK(!h.df && !h.mf && h.frag_off == 1480 && h.total_len == 21);
+  T_EQ(ustcp_ping_send(s, htonl(PEER), 5, 6, 65508), -EMSGSIZE);
+  c.n = 1;
   T_EQ(ustcp_ping_send(s, 0, 5, 6, 10), -EINVAL);
   /* The peer's echo reply reaches the hook. */
   uint8_t d[256];

@@ -258,7 +258,13 @@ static void test_mtu(void)
   T_EQ(ustcp_stack_config(ustcp_sim_stack(sim, 1))->mtu, 1500);
   struct rec r;
   rec_init(&r, sim, 0, 1, 1000);
-  T_EQ(ustcp_ping_send(r.src, r.dst_be, 7, 0, 1000), -EMSGSIZE);
+  /* over a's MTU: sent in fragments (DF clear), reassembled by b, and
+   * b's 1028-byte reply fits its 1500 and the b->a direction */
+  schedule(&r, 1, 0);
+  T_CHECK(ustcp_sim_run_until_idle(sim, USTCP_TIME_NEVER));
+  T_EQ(r.replies, 1);
+  T_EQ(ustcp_stat(ustcp_sim_stack(sim, 1), USTCP_STAT_IP_REASM_OKS), 1);
+  rec_init(&r, sim, 0, 1, 1000);
   /* A later change of the link is a path change: the stack keeps its MTU
    * and the link drops what no longer fits. */
   struct ustcp_link_params narrow = {.mtu = 300};
@@ -779,6 +785,40 @@ static void test_bad_args(void)
   ustcp_sim_destroy(sim);
 }
 
+/* A - R1 =(MTU 576)= R2 - B, echo of 3000 bytes: A sends 1500-byte
+ * fragments (DF clear), R1 cuts them again for the narrow hop, B
+ * reassembles and its reply comes back the same way. */
+static void test_router_fragments(void)
+{
+  struct ustcp_sim *sim = ustcp_sim_create(13);
+  int a = ustcp_sim_add_host(sim, "a", "192.0.2.10", NULL);
+  int b = ustcp_sim_add_host(sim, "b", "198.51.100.10", NULL);
+  int r1 = ustcp_sim_add_router(sim, "r1");
+  int r2 = ustcp_sim_add_router(sim, "r2");
+  struct ustcp_link_params lp = {.latency = USTCP_MS(1)};
+  struct ustcp_link_params narrow = {.latency = USTCP_MS(1), .mtu = 576};
+  T_CHECK(ustcp_sim_link(sim, a, r1, &lp, &lp) >= 0);
+  int l12 = ustcp_sim_link(sim, r1, r2, &narrow, &narrow);
+  T_CHECK(ustcp_sim_link(sim, r2, b, &lp, &lp) >= 0);
+  T_EQ(ustcp_sim_route(sim, r1, "198.51.100.0/24", l12), 0);
+  T_EQ(ustcp_sim_route(sim, r2, "0.0.0.0/0", l12), 0);
+  struct rec r;
+  rec_init(&r, sim, a, b, 3000);
+  schedule(&r, 1, 0);
+  T_CHECK(ustcp_sim_run_until_idle(sim, USTCP_TIME_NEVER));
+  T_EQ(r.replies, 1);
+  struct ustcp_sim_stats st;
+  ustcp_sim_stats(sim, &st);
+  /* 3008 payload bytes leave as 1480 + 1480 + 48; the two 1500-byte
+   * fragments do not fit 576 and are cut into 552 + 552 + 376 each way */
+  T_EQ(st.fragmented, 4);
+  T_EQ(st.mtu_dropped, 0);
+  T_EQ(ustcp_stat(ustcp_sim_stack(sim, b), USTCP_STAT_IP_REASM_OKS), 1);
+  T_EQ(ustcp_stat(ustcp_sim_stack(sim, a), USTCP_STAT_IP_REASM_OKS), 1);
+  T_EQ(ustcp_stat(ustcp_sim_stack(sim, b), USTCP_STAT_IP_REASM_REQDS), 3 + 3 + 1);
+  ustcp_sim_destroy(sim);
+}
+
 int main(void)
 {
   T_RUN(test_latency_exact);
@@ -796,6 +836,7 @@ int main(void)
   T_RUN(test_partition);
   T_RUN(test_router);
   T_RUN(test_ttl_exceeded_and_frag_needed);
+  T_RUN(test_router_fragments);
   T_RUN(test_wait);
   T_RUN(test_trace);
   T_RUN(test_pcap_stop);
