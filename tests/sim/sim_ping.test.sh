@@ -1,6 +1,6 @@
 #!/bin/bash
 # sim_ping.test.sh - `ustcp sim ping`: exact virtual-time RTTs, loss and
-# seeds, and bad arguments (a clear error, exit 2). $1 = the build dir.
+# seeds, fragmented echoes, and bad arguments (a clear error, exit 2). $1 = the build dir.
 set -u
 B=${1:?usage: sim_ping.test.sh BUILD_DIR}
 U="$B/ustcp"
@@ -36,9 +36,14 @@ check "loss 0.3 each way: about 49% received" test "${recv:-0}" -gt 60 -a "${rec
 "$U" sim ping --count 3 --loss 1 >/dev/null
 check "loss 1: exit 1" test $? -eq 1
 
+# Larger than the MTU: sent in fragments, reassembled, answered the same way.
+out=$("$U" sim ping --size 4000 --count 2)
+check "4000-byte echo over MTU 1500: 2 received" grep -q '^2 packets transmitted, 2 received' <<<"$out"
+check "4008 bytes from the peer" grep -q '^4008 bytes from 192.0.2.2' <<<"$out"
+
 # Bad arguments: message on stderr, exit 2.
 for args in "--count 0" "--count x" "--loss 1.5" "--loss -0.1" "--latency-ms -1" \
-  "--latency-ms abc" "--seed -3" "--bogus 1" "--count" "--size 9000" "extra"; do
+  "--latency-ms abc" "--seed -3" "--bogus 1" "--count" "--size 70000" "extra"; do
   # shellcheck disable=SC2086
   err=$("$U" sim ping $args 2>&1 >/dev/null)
   rc=$?

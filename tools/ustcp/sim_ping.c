@@ -159,8 +159,8 @@ int sim_ping(int argc, char **argv)
       if (!parse_double(v, &interval_ms) || interval_ms < 0.001 || interval_ms > 3.6e6)
         return bad_arg(o, v, "want milliseconds in [0.001, 3600000]");
     } else if (!strcmp(o, "--size")) {
-      if (!parse_u64(v, &size) || size > 1472)
-        return bad_arg(o, v, "want bytes in [0, 1472] (MTU 1500, no fragmentation)");
+      if (!parse_u64(v, &size) || size > 65507)
+        return bad_arg(o, v, "want bytes in [0, 65507] (over 1472: sent in fragments)");
     } else {
       return bad_arg(o, v, "unknown option");
     }
