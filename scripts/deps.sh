@@ -3,7 +3,7 @@
 set -euo pipefail
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for p in cmake gcc make pkg-config clang clang-format tshark iproute2 netcat-openbsd curl python3 libclang-rt-14-dev; do
+for p in cmake gcc make pkg-config clang clang-format tshark iproute2 netcat-openbsd curl iputils-ping python3 libclang-rt-14-dev; do
   have_pkg "$p" || need+=("$p")
 done
 if [ ${#need[@]} -eq 0 ]; then
