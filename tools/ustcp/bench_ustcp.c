@@ -134,24 +134,37 @@ static bool pending(const struct node *nd)
   return nd->out.len != 0 || nd->walk_off < nd->walk.len;
 }
 
-/* Datagrams up to this size are always queued (a cheap copy); larger ones
- * go straight to the destination when that is safe. */
-#define SMALL_DGRAM 256
+/* True when the datagram is a TCP segment with payload (a "data" datagram);
+ * pure ACKs and other control segments are not. */
+static bool carries_data(const uint8_t *pkt, size_t len)
+{
+  if (len < 40 || pkt[9] != 6 /* TCP */)
+    return false;
+  size_t ihl = (size_t)(pkt[0] & 0x0f) * 4;
+  size_t tot = (size_t)pkt[2] << 8 | pkt[3];
+  if (tot > len || ihl + 20 > tot)
+    return false;
+  size_t doff = (size_t)(pkt[ihl + 12] >> 4) * 4;
+  return tot > ihl + doff;
+}
 
 /* The link's output. A loopback device hands a packet over without copying
- * it; so does this link for every datagram with data in it whenever that is
+ * it; so does this link for every segment with data in it whenever that is
  * safe: the destination is not running (no re-entry) and nothing this
- * stack sent earlier is still undelivered (FIFO). Otherwise, and for small
- * datagrams such as ACKs, the datagram is copied into the sender's queue and
- * delivered by pump() - which lets the stack that sent the ACK be idle, and
- * so reachable without a copy, when the data it asked for comes back. */
+ * stack sent earlier is still undelivered (FIFO). Otherwise, and for
+ * segments without payload such as ACKs, the datagram is copied into the
+ * sender's queue and delivered by pump() - which lets the stack that sent
+ * the ACK be idle, and so reachable without a copy, when the data it asked
+ * for comes back. (Deciding by payload, not by size: the short tail of a
+ * 64 KiB write - 53 bytes after a full 65483-byte segment - must not be
+ * queued, or every segment behind it is copied too, to keep FIFO order.) */
 static int link_output(void *user, const uint8_t *pkt, size_t len)
 {
   struct node *nd = user;
   struct node *to = route(nd->w, pkt, len);
   if (!to || to == nd)
     return 0; /* nowhere to go: lost, as on a wire */
-  if (len > SMALL_DGRAM && !to->busy && !pending(nd) && nd->w->direct) {
+  if (!to->busy && !pending(nd) && nd->w->direct && carries_data(pkt, len)) {
     deliver(nd, 1, to, pkt, len);
     return 0;
   }
