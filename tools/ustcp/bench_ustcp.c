@@ -478,6 +478,13 @@ void bench_ustcp_bulk(const struct bench_opts *o, const void *arg, struct bench_
   size_t off = 0; /* how much of the current 64 KiB write went in */
   double t0 = bench_now(), stall = 0;
   int shut = 0;
+  /* One 64 KiB write per turn of the loop, then the reader takes what
+   * arrived: an event loop serving each ready socket once per turn (and
+   * what the Linux side gets from the scheduler, which runs the reader as
+   * soon as data is queued for it). Filling the whole send buffer first
+   * (USTCP_BENCH_FILL=1, the driver's old loop) leaves megabytes in the
+   * queues, read back after they have left the caches. */
+  int fill = getenv("USTCP_BENCH_FILL") != NULL;
   while (got < total) {
     int moved = 0;
     while (sent < total) {
@@ -490,6 +497,8 @@ void bench_ustcp_bulk(const struct bench_opts *o, const void *arg, struct bench_
       sent += (uint64_t)n;
       off = (off + (size_t)n) % bsz;
       moved = 1;
+      if (!fill)
+        break;
     }
     if (sent == total && !shut) {
       ustcp_shutdown(cli, cfd, SHUT_WR);
