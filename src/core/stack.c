@@ -198,10 +198,10 @@ void ustcp_input(struct ustcp_stack *s, const uint8_t *pkt, size_t len)
 /* The fast path of ustcp_input_v: a TCP datagram whose headers (IPv4 +
  * TCP, at most 120 bytes) are read from one contiguous place - iov[0] when
  * they fit in it, else a copy - while the payload stays in the pieces and
- * goes from them into the receive queue. Only when received checksums are
- * not verified (csum_offload; verifying would need its own pass) and nobody
- * traces (the trace shows whole datagrams). Everything else is made linear
- * and takes the ustcp_input path, so both behave the same. */
+ * goes from them into the receive queue (its checksum, unless csum_offload,
+ * summed over the pieces). Only when nobody traces (the trace shows whole
+ * datagrams). Everything else is made linear and takes the ustcp_input
+ * path, so both behave the same. */
 void ustcp_input_v(struct ustcp_stack *s, const struct iovec *iov, int iovcnt)
 {
   us_clock_refresh(s);
@@ -226,7 +226,7 @@ void ustcp_input_v(struct ustcp_stack *s, const struct iovec *iov, int iovcnt)
   }
   size_t ihl = have >= 40 ? (size_t)(hdr[0] & 0x0f) * 4 : 0;
   size_t need = ihl + 20 <= have ? ihl + (size_t)(hdr[ihl + 12] >> 4) * 4 : SIZE_MAX;
-  if (s->cfg.csum_offload && !us_tracing(s) && total <= 65535 && (hdr[0] >> 4) == 4 && ihl >= 20 &&
+  if (!us_tracing(s) && total <= 65535 && (hdr[0] >> 4) == 4 && ihl >= 20 &&
       hdr[9] == US_IPPROTO_TCP && need <= sizeof(hbuf) && need <= total) {
     if (need > have) {
       us_gather_copy(&g, 0, hbuf, need);

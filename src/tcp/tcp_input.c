@@ -723,12 +723,39 @@ void us_tcp_rcv(struct ustcp_stack *s, struct us_tcb *t, struct us_seg *sg)
   }
 }
 
+/* The TCP checksum of a gathered segment: the header from seg, the payload
+ * from the pieces (RFC 9293 3.1), without making it linear. */
+static bool gather_csum_ok(const uint8_t *seg, size_t len, size_t hl, const struct us_ipv4_hdr *ip,
+                           const struct us_gather *pl)
+{
+  if (len > 0xffff)
+    return false;
+  uint64_t sum = us_csum_pseudo(ip->src, ip->dst, US_IPPROTO_TCP, (uint16_t)len);
+  sum = us_csum_add(sum, seg, hl);
+  size_t at = hl, left = len - hl, off = pl->off;
+  for (int i = 0; i < pl->iovcnt && left; i++) {
+    if (off >= pl->iov[i].iov_len) {
+      off -= pl->iov[i].iov_len;
+      continue;
+    }
+    size_t n = US_MIN(pl->iov[i].iov_len - off, left);
+    sum = us_csum_add_at(sum, (const uint8_t *)pl->iov[i].iov_base + off, n, at);
+    at += n;
+    left -= n;
+    off = 0;
+  }
+  return left == 0 && us_csum_fold(sum) == 0;
+}
+
 void us_tcp_input(struct ustcp_stack *s, const struct us_ipv4_hdr *ip, const uint8_t *seg,
                   size_t len, const uint8_t *dgram, size_t dglen, const struct us_gather *pl)
 {
   struct us_seg sg;
   memset(&sg, 0, sizeof(sg));
-  int r = us_tcp_parse(seg, len, ip->src, ip->dst, !s->cfg.csum_offload, &sg.h);
+  int r = us_tcp_parse(seg, len, ip->src, ip->dst, !s->cfg.csum_offload && !pl, &sg.h);
+  if (pl && !s->cfg.csum_offload && (r == 0 || r == USTCP_STAT_DROP_TCP_BAD_OPT) &&
+      !gather_csum_ok(seg, len, sg.h.hdr_len, ip, pl))
+    r = USTCP_STAT_DROP_TCP_CSUM; /* as us_tcp_parse: before the options */
   if (r == USTCP_STAT_DROP_TCP_BAD_OPT) {
     /* Linux tcp_parse_options() never drops a segment: it stops at a
      * length 0/1 or overrunning option and ignores a known option of the
