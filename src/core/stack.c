@@ -213,7 +213,10 @@ void ustcp_input_v(struct ustcp_stack *s, const struct iovec *iov, int iovcnt)
     total += iov[i].iov_len;
   if (iovcnt == 1 || total == 0) {
     static const uint8_t none[1];
-    us_ip_input(s, iovcnt ? iov[0].iov_base : none, iovcnt ? iov[0].iov_len : 0);
+    if (total == 0)
+      us_ip_input(s, none, 0); /* counted as too short, as ustcp_input(s, p, 0) */
+    else
+      us_ip_input(s, iov[0].iov_base, total);
     return;
   }
   struct us_gather g = {.iov = iov, .iovcnt = iovcnt, .off = 0};

@@ -469,6 +469,25 @@ static void csum_complete_helper(void)
   T_EQ(ustcp_tx_csum_complete(d, 10), -EINVAL);
 }
 
+/* Degenerate gather lists are counted drops, as ustcp_input of the same
+ * bytes would be. */
+static void input_v_degenerate(void)
+{
+  struct mode m = {.rx_off = 1};
+  struct world w;
+  world_init(&w, &m);
+  struct ustcp_stack *s = w.e[0].s;
+  uint64_t short0 = ustcp_stat(s, USTCP_STAT_DROP_IP_TOO_SHORT);
+  ustcp_input_v(s, NULL, 0);
+  struct iovec e[2] = {{NULL, 0}, {NULL, 0}};
+  ustcp_input_v(s, e, 2);
+  uint8_t b[10] = {0x45};
+  struct iovec two[2] = {{b, 5}, {b + 5, 5}};
+  ustcp_input_v(s, two, 2);
+  T_EQ(ustcp_stat(s, USTCP_STAT_DROP_IP_TOO_SHORT), short0 + 3);
+  world_fini(&w);
+}
+
 int main(void)
 {
   T_RUN(gather_both_ways);
@@ -479,5 +498,6 @@ int main(void)
   T_RUN(tx_offload_off_linear);
   T_RUN(input_v_verifying_receiver);
   T_RUN(csum_complete_helper);
+  T_RUN(input_v_degenerate);
   return T_DONE();
 }
