@@ -21,7 +21,7 @@ struct bench_opts {
   int runs;             /* runs per figure; the median is reported */
   int cpu;              /* the one core both ends run on */
   int mtu;              /* ustcp link MTU (Linux lo: 65536) */
-  int csum_offload;     /* ustcp: receive checksum offload on the sim link */
+  int csum_offload;     /* ustcp: rx and tx checksum offload on the bench link */
   uint64_t bulk_bytes;  /* bulk: bytes per run */
   int crr_conns;        /* crr: connections per run */
   double rr_secs;       /* rr: seconds per run */

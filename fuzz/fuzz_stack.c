@@ -16,6 +16,10 @@
  *   op % 8 == 5  a well-formed SYN from a new peer port to port 80
  *   op % 8 == 6  a burst of data segments on a known flow (see op_bulk)
  *   otherwise    a short time step
+ * op 1 with bit 7 set hands the datagram over in pieces (ustcp_input_v, cut
+ * at points taken from its own bytes, headers included); every second
+ * segment of ops 2, 5 and 6 goes in three pieces too: both entry points
+ * must behave the same.
  * The stack's output is parsed to learn flows (ports, the sequence numbers
  * it expects). Harness state is file-static: this file is not the library.
  *
@@ -92,6 +96,7 @@ struct fz {
   int nfds;
   int listener;
   int outputs;
+  unsigned injected;
   bool verbose; /* FUZZ_STACK_VERBOSE=1: print what the stack sends */
   bool strict;  /* FUZZ_STACK_STRICT=1: nothing may outlive close by 10 min */
 };
@@ -183,6 +188,20 @@ static ustcp_time_t on_now(void *user)
 
 static const struct ustcp_link_ops ops = {.output = on_output, .now = on_now};
 
+/* Feed a datagram: whole (cut 0) or in three pieces, [0, cut), [cut, mid)
+ * and [mid, len), through ustcp_input_v. */
+static void input_pieces(const uint8_t *pkt, size_t len, size_t cut)
+{
+  if (!cut || cut >= len) {
+    ustcp_input(F.s, pkt, len);
+    return;
+  }
+  size_t mid = cut + (len - cut) / 2;
+  struct iovec iov[3] = {
+      {(void *)pkt, cut}, {(void *)(pkt + cut), mid - cut}, {(void *)(pkt + mid), len - mid}};
+  ustcp_input_v(F.s, iov, 3);
+}
+
 /* Send one datagram built in buf (IPv4 header + payload of plen bytes). */
 static void inject_tcp(uint32_t peer, const struct us_tcp_hdr *th, const uint8_t *payload,
                        size_t plen)
@@ -203,7 +222,7 @@ static void inject_tcp(uint32_t peer, const struct us_tcp_hdr *th, const uint8_t
                            .src = peer,
                            .dst = US_ADDR};
   us_ipv4_emit(&ip, pkt);
-  ustcp_input(F.s, pkt, 20 + hl + plen);
+  input_pieces(pkt, 20 + hl + plen, (F.injected++ & 1) ? 0 : 25 + (F.injected % 31));
 }
 
 /* Options from the fuzz bytes. With a flow, SACK edges are mostly relative
@@ -336,7 +355,7 @@ static void op_raw(struct rd *r, uint8_t op)
       us_put16(pkt + ihl + 2, us_csum_fold(us_csum_add(0, pkt + ihl, tot - ihl)));
     }
   }
-  ustcp_input(F.s, pkt, len);
+  input_pieces(pkt, len, (op & 0x80) && len ? 1 + (size_t)pkt[len - 1] % len : 0);
 }
 
 static void op_icmp(struct rd *r)

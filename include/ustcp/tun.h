@@ -21,8 +21,11 @@
  * datagrams with their checksum left to us and TCP super-segments of up to
  * 64 KiB (TUN_F_CSUM | TUN_F_TSO4, like GRO on a NIC): far fewer reads per
  * byte. The driver completes such checksums before the stack (and the pcap)
- * sees the datagram. Transmit offload (TSO from the stack) is not used: we
- * write plain datagrams with a zero header.
+ * sees the datagram. On transmit, ustcp_tun_config() sets the stack's
+ * tx_csum_offload: TCP segments go out with VIRTIO_NET_HDR_F_NEEDS_CSUM and
+ * the pseudo-header sum in the field, the kernel completes the checksum (the
+ * driver completes it itself for datagrams it captures to the pcap). TSO
+ * from the stack is not used.
  */
 #ifndef USTCP_TUN_H
 #define USTCP_TUN_H
@@ -88,7 +91,9 @@ struct ustcp_tun_stats {
   uint64_t rx_gso;                 /* vnet_hdr: GSO super-segments received */
   uint64_t rx_errors;              /* vnet_hdr: datagrams with a bad header, dropped */
   uint64_t wakeups;
-  uint64_t dev_errors; /* the device failed (e.g. deleted under us) */
+  uint64_t dev_errors;      /* the device failed (e.g. deleted under us) */
+  uint64_t tx_csum_partial; /* vnet_hdr: TCP segments sent with NEEDS_CSUM (the
+                               kernel completes the checksum) */
 };
 USTCP_API void ustcp_tun_stats(const struct ustcp_tun *t, struct ustcp_tun_stats *out);
 

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "ustcp/stats.h"
 #include "ustcp/trace.h"
@@ -44,13 +45,21 @@ struct ustcp_stack;
  *            the deadline passed, -EDEADLK when nothing pending could ever
  *            wake the caller (the sim's "would hang forever"). NULL means
  *            blocking calls behave as non-blocking ones (EAGAIN).
- *  - unlock/lock: optional; a multi-threaded driver (the packetdrill
- *            plug-in) releases its stack lock around wait().
+ *  - output_v: optional gather output (a NIC's scatter-gather DMA). When
+ *            set, the stack may send a datagram as `iovcnt` pieces of `len`
+ *            bytes in all, instead of calling output: iov[0] holds the IPv4
+ *            and TCP headers (whole), the rest is the payload, slices of the
+ *            socket's send buffer. Everything is borrowed for the call only
+ *            (copy what must outlive it). The stack still calls output for
+ *            datagrams it builds in one piece (ACKs, control segments, ICMP)
+ *            and whenever a trace hook is set. NULL: output only.
+ * New members are added at the end, so existing initializers stay valid.
  */
 struct ustcp_link_ops {
   int (*output)(void *user, const uint8_t *pkt, size_t len);
   ustcp_time_t (*now)(void *user);
   int (*wait)(void *user, struct ustcp_stack *s, ustcp_time_t deadline);
+  int (*output_v)(void *user, const struct iovec *iov, int iovcnt, size_t len);
 };
 
 /*
@@ -95,6 +104,13 @@ struct ustcp_config {
   int csum_offload;           /* 1: the link guarantees integrity (as a NIC with rx
                                  checksum offload): received TCP checksums are
                                  not verified. Default 0. */
+  int tx_csum_offload;        /* 1: the link completes TCP checksums (a NIC's tx
+                                 checksum offload; Linux CHECKSUM_PARTIAL, virtio
+                                 VIRTIO_NET_HDR_F_NEEDS_CSUM): every TCP segment
+                                 leaves with the folded pseudo-header sum in its
+                                 checksum field, and the link must finish it
+                                 (ustcp_tx_csum_complete) before anything checks
+                                 it. Default 0: full checksums. */
 
   const struct ustcp_link_ops *link;
   void *link_user;
@@ -111,6 +127,20 @@ USTCP_API const struct ustcp_config *ustcp_stack_config(const struct ustcp_stack
 /* Feed one received IPv4 datagram (borrowed). Never fails: bad input is a
  * counted drop. */
 USTCP_API void ustcp_input(struct ustcp_stack *s, const uint8_t *pkt, size_t len);
+
+/* ustcp_input() for a datagram in `iovcnt` pieces (a NIC's scatter-gather
+ * receive, or a peer's output_v handed over as is): the payload goes from
+ * the pieces straight into the receive queue without being linearized
+ * first. The headers may be split anywhere. Borrowed for the call. */
+USTCP_API void ustcp_input_v(struct ustcp_stack *s, const struct iovec *iov, int iovcnt);
+
+/* For a link that declared tx_csum_offload: complete the TCP checksum of one
+ * IPv4 datagram in place, as a NIC does for CHECKSUM_PARTIAL (sum from the
+ * TCP header to the end, over the pseudo-header sum the stack left in the
+ * field; fold, complement, store). Datagrams that are not TCP are left
+ * alone. Returns 0, or -EINVAL if the datagram is malformed (too short, bad
+ * IHL or total length). Needs no stack. */
+USTCP_API int ustcp_tx_csum_complete(uint8_t *pkt, size_t len);
 
 /* Run every timer that is due at the current time. */
 USTCP_API void ustcp_process(struct ustcp_stack *s);

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "ustcp/ustcp.h"
 
@@ -93,6 +94,18 @@ struct us_bq {
 /* Append up to len bytes; returns bytes appended (less only if the stack's
  * memory cap is reached). */
 size_t us_bq_append(struct ustcp_stack *s, struct us_bq *q, const void *data, size_t len);
+/* Bytes held in pieces (a datagram received by ustcp_input_v): the data
+ * starts `off` bytes into iov[0] and runs on through the following pieces. */
+struct us_gather {
+  const struct iovec *iov;
+  int iovcnt;
+  size_t off;
+};
+/* us_bq_append from a gather list, skipping `skip` bytes of it first. */
+size_t us_bq_append_gather(struct ustcp_stack *s, struct us_bq *q, const struct us_gather *g,
+                           size_t skip, size_t len);
+/* Copy len bytes of a gather list, after skipping `skip`; returns bytes copied. */
+size_t us_gather_copy(const struct us_gather *g, size_t skip, void *out, size_t len);
 /* Copy len bytes starting `off` bytes into the queue; returns bytes copied. */
 size_t us_bq_peek(const struct us_bq *q, size_t off, void *out, size_t len);
 /* Drop len bytes from the front (len <= q->len). */
@@ -133,6 +146,8 @@ struct ustcp_stack {
 
   uint16_t ip_id;
   uint8_t *scratch; /* one datagram being built for output (65535 bytes) */
+  uint8_t *rxlin;   /* ustcp_input_v: a gathered datagram made linear when the
+                       fast path does not apply (allocated on first use) */
 
   struct us_tcp *tcp;
   struct us_socks *socks;

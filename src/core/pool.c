@@ -111,6 +111,44 @@ size_t us_bq_append(struct ustcp_stack *s, struct us_bq *q, const void *data, si
   return done;
 }
 
+/* Walk to the piece and offset `skip` bytes into the gather list. */
+static int gather_seek(const struct us_gather *g, size_t skip, size_t *off)
+{
+  int i = 0;
+  size_t o = g->off + skip;
+  while (i < g->iovcnt && o >= g->iov[i].iov_len) {
+    o -= g->iov[i].iov_len;
+    i++;
+  }
+  *off = o;
+  return i;
+}
+
+size_t us_bq_append_gather(struct ustcp_stack *s, struct us_bq *q, const struct us_gather *g,
+                           size_t skip, size_t len)
+{
+  size_t off, done = 0;
+  for (int i = gather_seek(g, skip, &off); i < g->iovcnt && done < len; i++, off = 0) {
+    size_t n = US_MIN(g->iov[i].iov_len - off, len - done);
+    size_t got = us_bq_append(s, q, (const uint8_t *)g->iov[i].iov_base + off, n);
+    done += got;
+    if (got < n)
+      break;
+  }
+  return done;
+}
+
+size_t us_gather_copy(const struct us_gather *g, size_t skip, void *out, size_t len)
+{
+  size_t off, done = 0;
+  for (int i = gather_seek(g, skip, &off); i < g->iovcnt && done < len; i++, off = 0) {
+    size_t n = US_MIN(g->iov[i].iov_len - off, len - done);
+    memcpy((uint8_t *)out + done, (const uint8_t *)g->iov[i].iov_base + off, n);
+    done += n;
+  }
+  return done;
+}
+
 size_t us_bq_peek(const struct us_bq *q, size_t off, void *out, size_t len)
 {
   uint8_t *dst = out;

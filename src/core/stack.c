@@ -113,6 +113,7 @@ static int config_check(const struct ustcp_config *c, char *err, size_t errlen)
   CHECK_RANGE(ip_default_ttl, 1, 255);
   CHECK_RANGE(max_sockets, 1, 1 << 24);
   CHECK_RANGE(csum_offload, 0, 1);
+  CHECK_RANGE(tx_csum_offload, 0, 1);
   if (!c->link || !c->link->output)
     return cfg_error(err, errlen, "config: link with an output callback is required");
   return 0;
@@ -166,6 +167,7 @@ void ustcp_stack_destroy(struct ustcp_stack *s)
   us_pool_fini(&s->chunk_pool);
   free(s->timers.v);
   free(s->scratch);
+  free(s->rxlin);
   free(s);
 }
 
@@ -193,6 +195,62 @@ void ustcp_input(struct ustcp_stack *s, const uint8_t *pkt, size_t len)
    * order of time. */
   us_timers_run(s);
   us_ip_input(s, pkt, len);
+}
+
+/* The fast path of ustcp_input_v: a TCP datagram whose headers (IPv4 +
+ * TCP, at most 120 bytes) are read from one contiguous place - iov[0] when
+ * they fit in it, else a copy - while the payload stays in the pieces and
+ * goes from them into the receive queue (its checksum, unless csum_offload,
+ * summed over the pieces). Only when nobody traces (the trace shows whole
+ * datagrams) and not for a fragment (reassembly copies it whole).
+ * Everything else is made linear and takes the ustcp_input
+ * path, so both behave the same. */
+void ustcp_input_v(struct ustcp_stack *s, const struct iovec *iov, int iovcnt)
+{
+  us_clock_refresh(s);
+  us_timers_run(s);
+  if (iovcnt < 0)
+    iovcnt = 0;
+  size_t total = 0;
+  for (int i = 0; i < iovcnt; i++)
+    total += iov[i].iov_len;
+  if (iovcnt == 1 || total == 0) {
+    static const uint8_t none[1];
+    if (total == 0)
+      us_ip_input(s, none, 0); /* counted as too short, as ustcp_input(s, p, 0) */
+    else
+      us_ip_input(s, iov[0].iov_base, total);
+    return;
+  }
+  struct us_gather g = {.iov = iov, .iovcnt = iovcnt, .off = 0};
+  uint8_t hbuf[120];
+  const uint8_t *hdr = iov[0].iov_base;
+  size_t have = iov[0].iov_len;
+  if (have < 40) {
+    have = us_gather_copy(&g, 0, hbuf, US_MIN(total, sizeof(hbuf)));
+    hdr = hbuf;
+  }
+  size_t ihl = have >= 40 ? (size_t)(hdr[0] & 0x0f) * 4 : 0;
+  size_t need = ihl + 20 <= have ? ihl + (size_t)(hdr[ihl + 12] >> 4) * 4 : SIZE_MAX;
+  if (!us_tracing(s) && total <= 65535 && (hdr[0] >> 4) == 4 && ihl >= 20 &&
+      hdr[9] == US_IPPROTO_TCP && (us_get16(hdr + 6) & 0x3fff) == 0 && need <= sizeof(hbuf) &&
+      need <= total) {
+    if (need > have) {
+      us_gather_copy(&g, 0, hbuf, need);
+      hdr = hbuf;
+    }
+    g.off = need;
+    us_ip_input_g(s, hdr, total, &g);
+    return;
+  }
+  if (total > 65535)
+    total = 65535; /* no IPv4 datagram is longer: the rest is link padding */
+  if (!s->rxlin && !(s->rxlin = malloc(65536))) {
+    us_drop(s, USTCP_STAT_DROP_LINK_NO_BUF, NULL, 0);
+    return;
+  }
+  us_gather_copy(&g, 0, s->rxlin, total);
+  us_ip_input(s, s->rxlin, total);
 }
 
 void ustcp_process(struct ustcp_stack *s)
@@ -233,7 +291,8 @@ void ustcp_mem_info(const struct ustcp_stack *s, struct ustcp_mem_info *out)
   memset(out, 0, sizeof(*out));
   out->timers = s->timers.n;
   out->buf_bytes = s->chunk_pool.live * sizeof(struct us_chunk);
-  out->bytes_total = s->mem_bytes + (uint64_t)s->timers.cap * sizeof(void *) + sizeof(*s) + 65536;
+  out->bytes_total = s->mem_bytes + (uint64_t)s->timers.cap * sizeof(void *) + sizeof(*s) + 65536 +
+                     (s->rxlin ? 65536 : 0);
   us_tcp_mem_info(s, out);
   out->reasm_bytes = us_ip_reasm_bytes(s);
 }

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "core/core.h"
 #include "ustcp/icmp.h"
@@ -16,6 +17,12 @@
 /* Validate one received datagram and hand it to TCP or ICMP; every drop is
  * counted (us_drop). Borrowed. */
 void us_ip_input(struct ustcp_stack *s, const uint8_t *pkt, size_t len);
+/* The same for a TCP datagram received in pieces (ustcp_input_v): `pkt`
+ * holds its IPv4 and TCP headers only (len is the whole datagram's length),
+ * `g` the datagram with g->off at the first payload byte. Only for TCP,
+ * unverified checksums and no trace hook (nothing reads past the headers). */
+void us_ip_input_g(struct ustcp_stack *s, const uint8_t *pkt, size_t len,
+                   const struct us_gather *g);
 
 /* Output: the caller builds the transport payload at
  * s->scratch + US_IPV4_HDR_LEN (up to 65535 - 20 bytes), then calls this to
@@ -27,6 +34,12 @@ int us_ip_output(struct ustcp_stack *s, uint32_t src, uint32_t dst, uint8_t prot
  * Linux's ICMP socket uses IP_PMTUDISC_DONT). */
 int us_ip_output_ex(struct ustcp_stack *s, uint32_t src, uint32_t dst, uint8_t proto,
                     size_t payload_len, uint8_t tos, bool df);
+/* Gather output: the transport header (hdr_len bytes) is in the scratch
+ * buffer as for us_ip_output; iov[1..iovcnt-1] hold payload_len more bytes.
+ * iov[0] is filled here (IPv4 + transport header) and the datagram goes to
+ * the link's output_v. Only for a link with output_v and no trace hook. */
+int us_ip_output_v(struct ustcp_stack *s, uint32_t src, uint32_t dst, uint8_t proto, size_t hdr_len,
+                   struct iovec *iov, int iovcnt, size_t payload_len);
 static inline uint8_t *us_ip_payload_buf(struct ustcp_stack *s)
 {
   return s->scratch + US_IPV4_HDR_LEN;
@@ -42,9 +55,10 @@ void us_icmp_input(struct ustcp_stack *s, const struct us_ipv4_hdr *ip, const ui
                    size_t len, bool bcast);
 
 /* Hand a valid, whole datagram addressed to us (or broadcast) to its
- * protocol: TCP, ICMP, UDP (no sockets), else protocol unreachable. */
+ * protocol: TCP, ICMP, UDP (no sockets), else protocol unreachable. `g`:
+ * a TCP payload still in the input pieces (us_ip_input_g), or NULL. */
 void us_ip_deliver(struct ustcp_stack *s, const struct us_ipv4_hdr *ip, const uint8_t *pkt,
-                   size_t len, bool bcast);
+                   size_t len, bool bcast, const struct us_gather *g);
 
 /* Reassembly (ipfrag.c): queue one fragment; the completed datagram goes to
  * us_ip_deliver(). Every fragment not kept is counted as a drop. */
@@ -85,9 +99,11 @@ struct us_ip {
 
 /* One TCP segment (seg/len: TCP header + payload, already bounded by the IP
  * total length), from ip (decoded header). `dgram` is the whole datagram
- * for the trace/drop reporting. */
+ * for the trace/drop reporting. `pl` NULL: the payload follows the header
+ * at seg; else seg holds the header only and `pl` the payload (gathered
+ * input, see us_ip_input_g). */
 void us_tcp_input(struct ustcp_stack *s, const struct us_ipv4_hdr *ip, const uint8_t *seg,
-                  size_t len, const uint8_t *dgram, size_t dglen);
+                  size_t len, const uint8_t *dgram, size_t dglen, const struct us_gather *pl);
 /* An ICMP error (dest unreachable / time exceeded) quoting a TCP segment we
  * sent: `inner` is the quoted IPv4 header + at least 8 bytes of TCP. It
  * always points into the received ICMP message just past its 8-byte header,

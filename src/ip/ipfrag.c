@@ -287,7 +287,7 @@ void us_ip_defrag(struct ustcp_stack *s, const struct us_ipv4_hdr *ip, const uin
   *pp = q->next;
   q->next = NULL;
   us_timer_cancel(s, &q->timer);
-  us_ip_deliver(s, &whole, d, total, bcast);
+  us_ip_deliver(s, &whole, d, total, bcast, NULL);
   uint64_t m = queue_mem(q);
   s->ip->frag_mem -= m;
   s->mem_bytes -= m;

@@ -89,7 +89,8 @@ static void udp_input(struct ustcp_stack *s, const struct us_ipv4_hdr *ip, const
   us_drop(s, USTCP_STAT_DROP_UDP_NO_PORT, dgram, len);
 }
 
-void us_ip_input(struct ustcp_stack *s, const uint8_t *pkt, size_t len)
+static void ip_input(struct ustcp_stack *s, const uint8_t *pkt, size_t len,
+                     const struct us_gather *g)
 {
   us_trace_pkt(s, USTCP_TR_PKT_IN, pkt, len);
   us_stat_inc(s, USTCP_STAT_IP_IN_RECEIVES);
@@ -123,14 +124,16 @@ void us_ip_input(struct ustcp_stack *s, const uint8_t *pkt, size_t len)
     bcast = true;
   }
   if (ip.mf || ip.frag_off) {
-    us_ip_defrag(s, &ip, pkt, len, bcast); /* Linux ip_local_deliver(): ip_defrag */
+    /* Linux ip_local_deliver(): ip_defrag. Never gathered: ustcp_input_v
+     * makes fragments linear. */
+    us_ip_defrag(s, &ip, pkt, len, bcast);
     return;
   }
-  us_ip_deliver(s, &ip, pkt, len, bcast);
+  us_ip_deliver(s, &ip, pkt, len, bcast, g);
 }
 
 void us_ip_deliver(struct ustcp_stack *s, const struct us_ipv4_hdr *ipp, const uint8_t *pkt,
-                   size_t len, bool bcast)
+                   size_t len, bool bcast, const struct us_gather *g)
 {
   const struct us_ipv4_hdr ip = *ipp;
   switch (ip.proto) {
@@ -140,7 +143,7 @@ void us_ip_deliver(struct ustcp_stack *s, const struct us_ipv4_hdr *ipp, const u
       return;
     }
     us_stat_inc(s, USTCP_STAT_IP_IN_DELIVERS);
-    us_tcp_input(s, &ip, pkt + ip.hdr_len, len - ip.hdr_len, pkt, len);
+    us_tcp_input(s, &ip, pkt + ip.hdr_len, len - ip.hdr_len, pkt, len, g);
     return;
   case US_IPPROTO_ICMP:
     us_stat_inc(s, USTCP_STAT_IP_IN_DELIVERS);
@@ -161,10 +164,10 @@ void us_ip_deliver(struct ustcp_stack *s, const struct us_ipv4_hdr *ipp, const u
   }
 }
 
-int us_ip_output_ex(struct ustcp_stack *s, uint32_t src, uint32_t dst, uint8_t proto,
-                    size_t payload_len, uint8_t tos, bool df)
+/* The IPv4 header in front of the scratch buffer's payload (RFC 791). */
+static int emit_hdr(struct ustcp_stack *s, uint32_t src, uint32_t dst, uint8_t proto, size_t total,
+                    uint8_t tos, bool df)
 {
-  size_t total = US_IPV4_HDR_LEN + payload_len;
   if (total > 65535 || (total > s->cfg.mtu && df))
     return -EMSGSIZE;
   struct us_ipv4_hdr h = {.tos = tos,
@@ -177,9 +180,42 @@ int us_ip_output_ex(struct ustcp_stack *s, uint32_t src, uint32_t dst, uint8_t p
                           .dst = dst};
   us_ipv4_emit(&h, s->scratch);
   us_stat_inc(s, USTCP_STAT_IP_OUT_REQUESTS);
+  return 0;
+}
+
+void us_ip_input(struct ustcp_stack *s, const uint8_t *pkt, size_t len)
+{
+  ip_input(s, pkt, len, NULL);
+}
+
+void us_ip_input_g(struct ustcp_stack *s, const uint8_t *pkt, size_t len, const struct us_gather *g)
+{
+  ip_input(s, pkt, len, g);
+}
+
+int us_ip_output_ex(struct ustcp_stack *s, uint32_t src, uint32_t dst, uint8_t proto,
+                    size_t payload_len, uint8_t tos, bool df)
+{
+  size_t total = US_IPV4_HDR_LEN + payload_len;
+  int r = emit_hdr(s, src, dst, proto, total, tos, df);
+  if (r)
+    return r;
   if (total > s->cfg.mtu)
     return us_ip_fragment_output(s, total); /* DF clear: Linux ip_fragment() */
   us_link_output(s, s->scratch, total);
+  return 0;
+}
+
+int us_ip_output_v(struct ustcp_stack *s, uint32_t src, uint32_t dst, uint8_t proto, size_t hdr_len,
+                   struct iovec *iov, int iovcnt, size_t payload_len)
+{
+  size_t total = US_IPV4_HDR_LEN + hdr_len + payload_len;
+  int r = emit_hdr(s, src, dst, proto, total, 0, true);
+  if (r)
+    return r;
+  iov[0].iov_base = s->scratch;
+  iov[0].iov_len = US_IPV4_HDR_LEN + hdr_len;
+  s->cfg.link->output_v(s->cfg.link_user, iov, iovcnt, total);
   return 0;
 }
 
@@ -187,4 +223,20 @@ int us_ip_output(struct ustcp_stack *s, uint32_t src, uint32_t dst, uint8_t prot
                  size_t payload_len)
 {
   return us_ip_output_ex(s, src, dst, proto, payload_len, 0, true);
+}
+
+int ustcp_tx_csum_complete(uint8_t *pkt, size_t len)
+{
+  if (!pkt || len < US_IPV4_HDR_LEN || (pkt[0] >> 4) != 4)
+    return -EINVAL;
+  size_t hl = (size_t)(pkt[0] & 0x0f) * 4;
+  size_t tot = us_get16(pkt + 2);
+  if (hl < US_IPV4_HDR_LEN || tot < hl || tot > len)
+    return -EINVAL;
+  if (pkt[9] != US_IPPROTO_TCP)
+    return 0;
+  if (tot - hl < US_TCP_HDR_LEN)
+    return -EINVAL;
+  us_tcp_csum_complete(pkt + hl, tot - hl);
+  return 0;
 }

@@ -45,6 +45,7 @@
 
 struct tun_txslot {
   uint32_t off, len;
+  uint16_t csum_start; /* nonzero: VIRTIO_NET_HDR_F_NEEDS_CSUM from here */
 };
 
 struct ustcp_tun {
@@ -312,16 +313,25 @@ static void tx_flush(struct ustcp_tun *t)
   for (uint32_t i = 0; i < t->txn; i++) {
     const uint8_t *p = t->txbuf + t->txslot[i].off;
     size_t len = t->txslot[i].len;
-    /* With IFF_VNET_HDR every datagram carries a zero header: no GSO, the
-     * checksum is complete. */
+    /* With IFF_VNET_HDR every datagram carries a header: no GSO; a TCP
+     * segment's checksum is left to the kernel (NEEDS_CSUM: the field holds
+     * the pseudo-header sum, as virtio-net's tx checksum offload) unless the
+     * driver completed it for the capture. */
     struct virtio_net_hdr vh;
     memset(&vh, 0, sizeof(vh));
+    if (t->txslot[i].csum_start) {
+      vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+      vh.csum_start = t->txslot[i].csum_start;
+      vh.csum_offset = 16; /* the TCP checksum field */
+    }
     struct iovec iov[2] = {{.iov_base = &vh, .iov_len = sizeof(vh)},
                            {.iov_base = (void *)p, .iov_len = len}};
     for (;;) {
       ssize_t n = t->vnet ? writev(t->fd, iov, 2) : write(t->fd, p, len);
       if (n >= 0) {
         t->st.tx_packets++;
+        if (t->txslot[i].csum_start)
+          t->st.tx_csum_partial++;
         t->st.tx_bytes += len;
         break;
       }
@@ -352,10 +362,24 @@ static int tun_output(void *user, const uint8_t *pkt, size_t len)
   }
   if (t->txn == TUN_TXQ_SLOTS || t->txused + len > TUN_TXQ_BYTES || t->txn >= (uint32_t)t->batch)
     tx_flush(t);
-  capture(t, pkt, len);
-  memcpy(t->txbuf + t->txused, pkt, len);
+  uint8_t *p = t->txbuf + t->txused;
+  memcpy(p, pkt, len);
+  uint16_t cs = 0;
+  if (t->stack && ustcp_stack_config(t->stack)->tx_csum_offload && len >= 40 && (p[0] >> 4) == 4 &&
+      p[9] == 6 /* TCP */) {
+    /* The stack left the checksum to the link (tx_csum_offload, which
+     * ustcp_tun_config sets with IFF_VNET_HDR): the kernel completes it
+     * (NEEDS_CSUM), or we do without a virtio header or when the datagram
+     * is captured (the pcap shows what goes on the wire). */
+    if (!t->vnet || (t->pcap && (!t->pcap_limit || us_pcap_count(t->pcap) < t->pcap_limit)))
+      ustcp_tx_csum_complete(p, len);
+    else
+      cs = (uint16_t)((p[0] & 0x0f) * 4);
+  }
+  capture(t, p, len);
   t->txslot[t->txn].off = t->txused;
   t->txslot[t->txn].len = (uint32_t)len;
+  t->txslot[t->txn].csum_start = cs;
   t->txn++;
   /* Keep datagrams 8-byte aligned in the arena. */
   t->txused += (uint32_t)((len + 7) & ~(size_t)7);
@@ -542,6 +566,8 @@ void ustcp_tun_config(struct ustcp_tun *t, struct ustcp_config *cfg)
   cfg->link = &tun_ops;
   cfg->link_user = t;
   cfg->mtu = t->mtu;
+  /* IFF_VNET_HDR: TCP checksums are offloaded to the kernel (NEEDS_CSUM). */
+  cfg->tx_csum_offload = t->vnet ? 1 : 0;
 }
 
 void ustcp_tun_attach(struct ustcp_tun *t, struct ustcp_stack *s) { t->stack = s; }

@@ -277,10 +277,11 @@ static inline uint32_t us_tcp_my_addr(const struct ustcp_stack *s) { return ntoh
 struct us_seg {
   const struct us_ipv4_hdr *ip;
   struct us_tcp_hdr h;
-  const uint8_t *data;
-  uint32_t len; /* payload bytes */
-  uint32_t seq; /* h.seq */
-  uint32_t end; /* seq + len + SYN + FIN */
+  const uint8_t *data;        /* the payload, or NULL when gathered: */
+  const struct us_gather *pl; /* payload in pieces (ustcp_input_v), else NULL */
+  uint32_t len;               /* payload bytes */
+  uint32_t seq;               /* h.seq */
+  uint32_t end;               /* seq + len + SYN + FIN */
   const uint8_t *dgram;
   size_t dglen;
   uint32_t tw_isn; /* nonzero: a SYN that reuses a TIME_WAIT entry */
@@ -443,5 +444,20 @@ short us_tcp_poll(struct ustcp_stack *s, struct us_tcb *t);
 size_t us_tcp_outq(const struct us_tcb *t);
 void us_tcp_rcv_consumed(struct ustcp_stack *s, struct us_tcb *t, size_t n);
 bool us_tcp_is_sync(int state);
+
+/* The checksum of an outgoing segment: full, or only the pseudo-header sum
+ * when the link completes it (tx_csum_offload; Linux CHECKSUM_PARTIAL). */
+static inline void us_tcp_csum_out(struct ustcp_stack *s, uint8_t *seg, size_t len, uint32_t src,
+                                   uint32_t dst)
+{
+  if (s->cfg.tx_csum_offload)
+    us_tcp_csum_partial(seg, len, src, dst);
+  else
+    us_tcp_csum_fill(seg, len, src, dst);
+}
+
+/* Slices of one gathered segment: headers + up to 64 KiB of 2016-byte
+ * chunks (34 slices at most when the queue's middle chunks are full). */
+#define US_TCP_XMIT_IOV 40
 
 #endif

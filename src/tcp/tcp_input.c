@@ -10,6 +10,7 @@
  * Every segment dropped is counted with a named reason (us_drop).
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ip/ip.h"
@@ -472,13 +473,37 @@ static bool rcv_ack(struct ustcp_stack *s, struct us_tcb **tp, struct us_seg *sg
   return true;
 }
 
+/* Append `len` payload bytes, from `off` bytes into the segment's payload,
+ * to a byte queue: from the datagram, or from its pieces when gathered. */
+static size_t seg_append(struct ustcp_stack *s, struct us_bq *q, const struct us_seg *sg,
+                         uint32_t off, uint32_t len)
+{
+  if (sg->pl)
+    return us_bq_append_gather(s, q, sg->pl, off, len);
+  return us_bq_append(s, q, sg->data + off, len);
+}
+
+/* The payload from `off` on as one contiguous buffer (out-of-order data of
+ * a gathered segment is copied into the stack's linear buffer; rare).
+ * NULL when that buffer cannot be had. */
+static const uint8_t *seg_linear(struct ustcp_stack *s, const struct us_seg *sg, uint32_t off,
+                                 uint32_t len)
+{
+  if (!sg->pl)
+    return sg->data + off;
+  if (!s->rxlin && !(s->rxlin = malloc(65536)))
+    return NULL;
+  us_gather_copy(sg->pl, off, s->rxlin, len);
+  return s->rxlin;
+}
+
 /* Data and FIN (RFC 9293 3.10.7.4 seventh and eighth). */
 static bool rcv_data(struct ustcp_stack *s, struct us_tcb **tp, struct us_seg *sg)
 {
   struct us_tcb *t = *tp;
   uint8_t f = sg->h.flags;
   uint32_t seq = sg->seq;
-  const uint8_t *d = sg->data;
+  uint32_t doff = 0; /* payload bytes trimmed from the front */
   uint32_t len = sg->len;
   bool fin = (f & US_TCP_FIN) != 0;
   uint32_t fin_at = sg->seq + sg->len; /* where the FIN sits */
@@ -523,7 +548,7 @@ static bool rcv_data(struct ustcp_stack *s, struct us_tcb **tp, struct us_seg *s
         len = 0;
         t->flags |= TF_ACK_NOW; /* duplicate: ACK at once (Linux dupack) */
       } else {
-        d += skip;
+        doff = skip;
         len -= skip;
         seq = t->rcv_nxt;
       }
@@ -539,7 +564,7 @@ static bool rcv_data(struct ustcp_stack *s, struct us_tcb **tp, struct us_seg *s
       }
     }
     if (len && seq == t->rcv_nxt) {
-      size_t n = us_bq_append(s, &t->rcvq, d, len);
+      size_t n = seg_append(s, &t->rcvq, sg, doff, len);
       t->rcv_nxt += (uint32_t)n;
       if (n < len) {
         fin = false;
@@ -557,7 +582,8 @@ static bool rcv_data(struct ustcp_stack *s, struct us_tcb **tp, struct us_seg *s
       }
       event_data_recv(s, t, len);
     } else if (len) {
-      if (us_tcp_ofo_insert(s, t, seq, d, len) < 0) {
+      const uint8_t *d = seg_linear(s, sg, doff, len);
+      if (!d || us_tcp_ofo_insert(s, t, seq, d, len) < 0) {
         us_stat_inc(s, USTCP_STAT_TCP_OFO_DROP);
         drop(s, sg, USTCP_STAT_DROP_TCP_OFO_MEM);
         t->flags |= TF_ACK_NOW;
@@ -711,12 +737,39 @@ void us_tcp_rcv(struct ustcp_stack *s, struct us_tcb *t, struct us_seg *sg)
   }
 }
 
+/* The TCP checksum of a gathered segment: the header from seg, the payload
+ * from the pieces (RFC 9293 3.1), without making it linear. */
+static bool gather_csum_ok(const uint8_t *seg, size_t len, size_t hl, const struct us_ipv4_hdr *ip,
+                           const struct us_gather *pl)
+{
+  if (len > 0xffff)
+    return false;
+  uint64_t sum = us_csum_pseudo(ip->src, ip->dst, US_IPPROTO_TCP, (uint16_t)len);
+  sum = us_csum_add(sum, seg, hl);
+  size_t at = hl, left = len - hl, off = pl->off;
+  for (int i = 0; i < pl->iovcnt && left; i++) {
+    if (off >= pl->iov[i].iov_len) {
+      off -= pl->iov[i].iov_len;
+      continue;
+    }
+    size_t n = US_MIN(pl->iov[i].iov_len - off, left);
+    sum = us_csum_add_at(sum, (const uint8_t *)pl->iov[i].iov_base + off, n, at);
+    at += n;
+    left -= n;
+    off = 0;
+  }
+  return left == 0 && us_csum_fold(sum) == 0;
+}
+
 void us_tcp_input(struct ustcp_stack *s, const struct us_ipv4_hdr *ip, const uint8_t *seg,
-                  size_t len, const uint8_t *dgram, size_t dglen)
+                  size_t len, const uint8_t *dgram, size_t dglen, const struct us_gather *pl)
 {
   struct us_seg sg;
   memset(&sg, 0, sizeof(sg));
-  int r = us_tcp_parse(seg, len, ip->src, ip->dst, !s->cfg.csum_offload, &sg.h);
+  int r = us_tcp_parse(seg, len, ip->src, ip->dst, !s->cfg.csum_offload && !pl, &sg.h);
+  if (pl && !s->cfg.csum_offload && (r == 0 || r == USTCP_STAT_DROP_TCP_BAD_OPT) &&
+      !gather_csum_ok(seg, len, sg.h.hdr_len, ip, pl))
+    r = USTCP_STAT_DROP_TCP_CSUM; /* as us_tcp_parse: before the options */
   if (r == USTCP_STAT_DROP_TCP_BAD_OPT) {
     /* Linux tcp_parse_options() never drops a segment: it stops at a
      * length 0/1 or overrunning option and ignores a known option of the
@@ -734,7 +787,8 @@ void us_tcp_input(struct ustcp_stack *s, const struct us_ipv4_hdr *ip, const uin
   }
   us_stat_inc(s, USTCP_STAT_TCP_IN_SEGS);
   sg.ip = ip;
-  sg.data = seg + sg.h.hdr_len;
+  sg.data = pl ? NULL : seg + sg.h.hdr_len;
+  sg.pl = pl;
   sg.len = (uint32_t)(len - sg.h.hdr_len);
   sg.seq = sg.h.seq;
   sg.end =

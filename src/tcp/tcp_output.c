@@ -1,8 +1,10 @@
 /*
- * tcp_output.c - building and sending segments. Every segment is built
- * straight into the stack's scratch buffer behind the IPv4 header room
- * (us_ip_payload_buf), payload copied once from the send queue, checksum
- * computed once.
+ * tcp_output.c - building and sending segments. Every segment's headers are
+ * built straight into the stack's scratch buffer behind the IPv4 header room
+ * (us_ip_payload_buf). The payload is either copied once from the send queue
+ * behind them, or - when the link has gather output (output_v) - handed to
+ * the link as slices of the send queue's chunks, not copied at all. The
+ * checksum is computed once, or left to the link (tx_csum_offload).
  *
  * us_tcp_output() decides what to send: first retransmissions of segments
  * marked lost (RTO or fast recovery, skipping what the peer SACKed), then
@@ -43,6 +45,40 @@ static void sndq_copy(struct us_tcb *t, uint32_t off, uint8_t *dst, uint32_t len
     skip = 0;
     c = c->next;
   }
+}
+
+/* Describe len bytes at send-queue offset `off` as at most `max` slices of
+ * the queue's chunks (the same cursor as sndq_copy). Returns the number of
+ * slices, or 0 if more would be needed (the caller copies instead). */
+static int sndq_slices(struct us_tcb *t, uint32_t off, uint32_t len, struct iovec *iov, int max)
+{
+  const struct us_chunk *c = t->snd_cur;
+  uint32_t base = t->snd_cur_off;
+  if (!c || off < base) {
+    c = t->sndq.head;
+    base = 0;
+  }
+  while (c && off >= base + (uint32_t)(c->end - c->start)) {
+    base += (uint32_t)(c->end - c->start);
+    c = c->next;
+  }
+  t->snd_cur = (struct us_chunk *)c;
+  t->snd_cur_off = base;
+  uint32_t skip = off - base;
+  int n = 0;
+  while (c && len) {
+    if (n == max)
+      return 0;
+    uint32_t avail = (uint32_t)(c->end - c->start) - skip;
+    uint32_t k = len < avail ? len : avail;
+    iov[n].iov_base = (void *)(c->data + c->start + skip);
+    iov[n].iov_len = k;
+    n++;
+    len -= k;
+    skip = 0;
+    c = c->next;
+  }
+  return len ? 0 : n;
 }
 
 static uint32_t win_from_free(const struct us_tcb *t, uint32_t free_sp)
@@ -177,10 +213,34 @@ static int xmit(struct ustcp_stack *s, struct us_tcb *t, uint32_t seq, uint32_t 
   }
   uint8_t *buf = us_ip_payload_buf(s);
   us_tcp_emit(&h, buf);
-  if (len)
-    sndq_copy(t, seq - t->snd_una, buf + hl, len);
-  us_tcp_csum_fill(buf, hl + len, t->e.laddr, t->e.raddr);
-  int r = us_ip_output(s, t->e.laddr, t->e.raddr, US_IPPROTO_TCP, hl + len);
+  int r;
+  struct iovec iov[US_TCP_XMIT_IOV];
+  int n = 0;
+  if (len && s->cfg.link->output_v && !us_tracing(s))
+    n = sndq_slices(t, seq - t->snd_una, len, iov + 1, US_TCP_XMIT_IOV - 1);
+  if (n > 0) {
+    /* Gather output: the payload goes to the link as slices of the send
+     * queue, never copied here (a NIC's scatter-gather DMA). */
+    if (s->cfg.tx_csum_offload) {
+      us_tcp_csum_partial(buf, hl + len, t->e.laddr, t->e.raddr);
+    } else {
+      us_put16(buf + 16, 0);
+      uint64_t sum = us_csum_pseudo(t->e.laddr, t->e.raddr, US_IPPROTO_TCP, (uint16_t)(hl + len));
+      sum = us_csum_add(sum, buf, hl);
+      size_t at = hl;
+      for (int i = 1; i <= n; i++) {
+        sum = us_csum_add_at(sum, iov[i].iov_base, iov[i].iov_len, at);
+        at += iov[i].iov_len;
+      }
+      us_put16(buf + 16, us_csum_fold(sum));
+    }
+    r = us_ip_output_v(s, t->e.laddr, t->e.raddr, US_IPPROTO_TCP, hl, iov, n + 1, len);
+  } else {
+    if (len)
+      sndq_copy(t, seq - t->snd_una, buf + hl, len);
+    us_tcp_csum_out(s, buf, hl + len, t->e.laddr, t->e.raddr);
+    r = us_ip_output(s, t->e.laddr, t->e.raddr, US_IPPROTO_TCP, hl + len);
+  }
   us_stat_inc(s, USTCP_STAT_TCP_OUT_SEGS);
   t->segs_out++;
   if (len)
@@ -259,7 +319,7 @@ void us_tcp_send_raw(struct ustcp_stack *s, uint32_t la, uint16_t lp, uint32_t r
   size_t hl = us_tcp_hdr_len(&h);
   uint8_t *buf = us_ip_payload_buf(s);
   us_tcp_emit(&h, buf);
-  us_tcp_csum_fill(buf, hl, la, ra);
+  us_tcp_csum_out(s, buf, hl, la, ra);
   us_ip_output(s, la, ra, US_IPPROTO_TCP, hl);
   us_stat_inc(s, USTCP_STAT_TCP_OUT_SEGS);
   if (flags & US_TCP_RST)

@@ -88,6 +88,16 @@ uint64_t us_csum_add(uint64_t sum, const void *buf, size_t len)
   return sum + h;
 }
 
+uint64_t us_csum_add_at(uint64_t sum, const void *buf, size_t len, size_t offset)
+{
+  if (!(offset & 1))
+    return us_csum_add(sum, buf, len);
+  /* us_csum_add(0, ...) is one folded 16-bit value; at an odd offset every
+   * byte sits in the other half of its word: swap. */
+  uint16_t h = (uint16_t)us_csum_add(0, buf, len);
+  return sum + (uint16_t)((h >> 8) | (h << 8));
+}
+
 uint16_t us_csum_fold(uint64_t sum) { return (uint16_t)~fold16(sum); }
 
 uint64_t us_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len)

@@ -240,3 +240,16 @@ void us_tcp_csum_fill(uint8_t *seg, size_t len, uint32_t src, uint32_t dst)
   uint64_t sum = us_csum_pseudo(src, dst, US_IPPROTO_TCP, (uint16_t)len);
   us_put16(seg + 16, us_csum_fold(us_csum_add(sum, seg, len)));
 }
+
+void us_tcp_csum_partial(uint8_t *seg, size_t len, uint32_t src, uint32_t dst)
+{
+  /* The field holds fold(pseudo); summing the segment with it in place is
+   * summing the pseudo-header plus the segment with a zero field. */
+  uint64_t sum = us_csum_pseudo(src, dst, US_IPPROTO_TCP, (uint16_t)len);
+  us_put16(seg + 16, (uint16_t)~us_csum_fold(sum));
+}
+
+void us_tcp_csum_complete(uint8_t *seg, size_t len)
+{
+  us_put16(seg + 16, us_csum_fold(us_csum_add(0, seg, len)));
+}

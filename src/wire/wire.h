@@ -24,6 +24,9 @@
 /* One's-complement sum of len bytes added to `sum` (not folded). Word at a
  * time; any alignment and length. */
 uint64_t us_csum_add(uint64_t sum, const void *buf, size_t len);
+/* us_csum_add for a piece that starts `offset` bytes into the checksummed
+ * data: a piece at an odd offset has its sum byte-swapped (RFC 1071 2.(B)). */
+uint64_t us_csum_add_at(uint64_t sum, const void *buf, size_t len, size_t offset);
 /* Fold to 16 bits and complement: the value to put in a header. */
 uint16_t us_csum_fold(uint64_t sum);
 /* Sum of the TCP/UDP pseudo-header (RFC 9293 3.1). */
@@ -119,6 +122,13 @@ size_t us_tcp_hdr_len(const struct us_tcp_hdr *h);
 void us_tcp_emit(const struct us_tcp_hdr *h, uint8_t *buf);
 /* Compute and store the checksum of a complete segment (header + payload). */
 void us_tcp_csum_fill(uint8_t *seg, size_t len, uint32_t src, uint32_t dst);
+/* Transmit checksum offload (Linux tcp_v4_send_check() for
+ * CHECKSUM_PARTIAL): put the folded pseudo-header sum in the checksum field;
+ * the link completes it (us_tcp_csum_complete). */
+void us_tcp_csum_partial(uint8_t *seg, size_t len, uint32_t src, uint32_t dst);
+/* Complete a checksum left by us_tcp_csum_partial: sum the whole segment
+ * (field included), fold, complement, store. */
+void us_tcp_csum_complete(uint8_t *seg, size_t len);
 
 /* ------------------------------------------------------------------- ICMP */
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "harness/test.h"
 #include "ustcp/ustcp.h"
@@ -132,6 +133,29 @@ static void test_orders(void)
   T_EQ(ustcp_stat(s, USTCP_STAT_IP_REASM_FAILS), 0);
   struct ustcp_mem_info m0;
   ustcp_mem_info(s, &m0);
+  ustcp_stack_destroy(s);
+}
+
+/* Fragments handed over in pieces (ustcp_input_v) reassemble the same. */
+static void test_gathered(void)
+{
+  struct cap c;
+  struct ustcp_stack *s = new_stack(&c, ME);
+  size_t total = echo_request(40, 1200);
+  static uint8_t f[2000];
+  struct us_ipv4_hdr h;
+  T_EQ(us_ipv4_parse(whole, total, &h), 0);
+  for (size_t off = 0; off < 1208; off += 600) {
+    size_t n = 1208 - off < 600 ? 1208 - off : 600;
+    h.total_len = (uint16_t)(20 + n);
+    h.frag_off = (uint16_t)off;
+    h.mf = off + n < 1208;
+    us_ipv4_emit(&h, f);
+    memcpy(f + 20, whole + 20 + off, n);
+    struct iovec iov[3] = {{f, 20}, {f + 20, 7}, {f + 27, n - 7}};
+    ustcp_input_v(s, iov, 3);
+  }
+  check_reply(&c, total);
   ustcp_stack_destroy(s);
 }
 
@@ -289,6 +313,7 @@ static void test_output_fragments(void)
 int main(void)
 {
   T_RUN(test_orders);
+  T_RUN(test_gathered);
   T_RUN(test_discards);
   T_RUN(test_timeout);
   T_RUN(test_memory_cap);

@@ -202,10 +202,54 @@ static void memory_cap(void)
   ustcp_stack_destroy(s);
 }
 
+/* us_bq_append_gather / us_gather_copy: a random buffer cut into random
+ * pieces (empty ones too), a random start offset and skip, agree with the
+ * flat buffer. */
+static void gather_vs_reference(void)
+{
+  struct ustcp_stack *s = new_stack(0);
+  T_CHECK(s != NULL);
+  if (!s)
+    return;
+  static uint8_t flat[20000], out[20000];
+  for (size_t i = 0; i < sizeof(flat); i++)
+    flat[i] = (uint8_t)rnd(256);
+  for (int round = 0; round < 300; round++) {
+    struct iovec iov[40];
+    int n = 0;
+    size_t at = 0, total = 1 + rnd(sizeof(flat) - 1);
+    while (at < total && n < 39) {
+      size_t l = rnd(4) == 0 ? 0 : 1 + rnd(2500);
+      if (l > total - at)
+        l = total - at;
+      iov[n++] = (struct iovec){flat + at, l};
+      at += l;
+    }
+    iov[n++] = (struct iovec){flat + at, total - at};
+    size_t off = rnd((uint32_t)total);
+    struct us_gather g = {.iov = iov, .iovcnt = n, .off = off};
+    size_t skip = rnd((uint32_t)(total - off) + 1);
+    size_t len = rnd((uint32_t)(total - off - skip) + 1);
+    struct us_bq q = {0};
+    T_EQ(us_bq_append_gather(s, &q, &g, skip, len), len);
+    T_EQ(q.len, len);
+    T_EQ(us_bq_peek(&q, 0, out, len), len);
+    T_CHECK(memcmp(out, flat + off + skip, len) == 0);
+    memset(out, 0, len);
+    T_EQ(us_gather_copy(&g, skip, out, len), len);
+    T_CHECK(memcmp(out, flat + off + skip, len) == 0);
+    /* Asking for more than there is copies what there is. */
+    T_EQ(us_gather_copy(&g, skip, out, total - off - skip + 50), total - off - skip);
+    us_bq_clear(s, &q);
+  }
+  ustcp_stack_destroy(s);
+}
+
 int main(void)
 {
   T_RUN(pool_basics);
   T_RUN(bq_vs_reference);
   T_RUN(memory_cap);
+  T_RUN(gather_vs_reference);
   return T_DONE();
 }

@@ -59,6 +59,7 @@ static void defaults_are_linux(void)
   T_EQ(c.ip_default_ttl, 64);
   T_EQ(c.mtu, 1500);
   T_EQ(c.csum_offload, 0);
+  T_EQ(c.tx_csum_offload, 0);
   /* Linux 6.18 defaults, read in a fresh network namespace:
    * tcp_rmem[2] = 33554432 (window scale 10), rmem_max = wmem_max = 4194304. */
   T_EQ(c.rmem[2], 33554432);
@@ -122,6 +123,7 @@ static const struct field fields[] = {
     F(ip_default_ttl, K_INT, 1, 255, true, true),
     F(max_sockets, K_INT, 1, 1 << 24, true, true),
     F(csum_offload, K_INT, 0, 1, true, true),
+    F(tx_csum_offload, K_INT, 0, 1, true, true),
     /* Array elements: the low bound only (high values break the ordering
      * rules, checked separately). */
     F(rmem[0], K_INT, 1024, 1 << 30, true, false),

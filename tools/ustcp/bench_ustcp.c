@@ -84,7 +84,9 @@ static ustcp_time_t link_now(void *user)
   return nd->w->exact_clock ? mono_ns() : nd->w->now;
 }
 
-static int queue_packet(struct node *nd, const uint8_t *pkt, size_t len)
+/* Room for one datagram of len bytes at the end of the node's FIFO (the
+ * record's length written); NULL when out of memory. */
+static uint8_t *queue_reserve(struct node *nd, size_t len)
 {
   struct wire_q *q = &nd->out;
   size_t need = (4 + len + 7) & ~(size_t)7;
@@ -95,7 +97,7 @@ static int queue_packet(struct node *nd, const uint8_t *pkt, size_t len)
     uint8_t *nb = realloc(q->buf, ncap);
     if (!nb) {
       nd->w->oom = 1;
-      return -ENOMEM;
+      return NULL;
     }
     q->buf = nb;
     q->cap = ncap;
@@ -105,9 +107,31 @@ static int queue_packet(struct node *nd, const uint8_t *pkt, size_t len)
     nd->w->ready[nd->w->nready++] = nd->idx;
   }
   uint32_t l = (uint32_t)len;
-  memcpy(q->buf + q->len, &l, 4);
-  memcpy(q->buf + q->len + 4, pkt, len);
+  uint8_t *rec = q->buf + q->len;
+  memcpy(rec, &l, 4);
   q->len += need;
+  return rec + 4;
+}
+
+static int queue_packet(struct node *nd, const uint8_t *pkt, size_t len)
+{
+  uint8_t *p = queue_reserve(nd, len);
+  if (!p)
+    return -ENOMEM;
+  memcpy(p, pkt, len);
+  return 0;
+}
+
+/* queue_packet for a datagram in pieces: one copy into the FIFO. */
+static int queue_packet_v(struct node *nd, const struct iovec *iov, int iovcnt, size_t len)
+{
+  uint8_t *p = queue_reserve(nd, len);
+  if (!p)
+    return -ENOMEM;
+  for (int i = 0; i < iovcnt; i++) {
+    memcpy(p, iov[i].iov_base, iov[i].iov_len);
+    p += iov[i].iov_len;
+  }
   return 0;
 }
 
@@ -116,17 +140,27 @@ static struct node *route(struct world *w, const uint8_t *pkt, size_t len);
 /* Hand one datagram to its destination stack now; `to` is marked busy (and
  * so is `from` when it is the one running, inside its output) so that
  * nothing the destination sends re-enters a running stack. */
-static void deliver(struct node *from, int from_running, struct node *to, const uint8_t *pkt,
-                    size_t len)
+static void deliver_v(struct node *from, int from_running, struct node *to, const struct iovec *iov,
+                      int iovcnt)
 {
   int fb = from->busy;
   if (from_running)
     from->busy = 1;
   to->busy = 1;
-  ustcp_input(to->s, pkt, len);
+  if (iovcnt == 1)
+    ustcp_input(to->s, iov[0].iov_base, iov[0].iov_len);
+  else
+    ustcp_input_v(to->s, iov, iovcnt);
   to->busy = 0;
   from->busy = fb;
   from->w->delivered++;
+}
+
+static void deliver(struct node *from, int from_running, struct node *to, const uint8_t *pkt,
+                    size_t len)
+{
+  struct iovec v = {.iov_base = (void *)pkt, .iov_len = len};
+  deliver_v(from, from_running, to, &v, 1);
 }
 
 static bool pending(const struct node *nd)
@@ -134,24 +168,37 @@ static bool pending(const struct node *nd)
   return nd->out.len != 0 || nd->walk_off < nd->walk.len;
 }
 
-/* Datagrams up to this size are always queued (a cheap copy); larger ones
- * go straight to the destination when that is safe. */
-#define SMALL_DGRAM 256
+/* True when the datagram is a TCP segment with payload (a "data" datagram);
+ * pure ACKs and other control segments are not. */
+static bool carries_data(const uint8_t *pkt, size_t len)
+{
+  if (len < 40 || pkt[9] != 6 /* TCP */)
+    return false;
+  size_t ihl = (size_t)(pkt[0] & 0x0f) * 4;
+  size_t tot = (size_t)pkt[2] << 8 | pkt[3];
+  if (tot > len || ihl + 20 > tot)
+    return false;
+  size_t doff = (size_t)(pkt[ihl + 12] >> 4) * 4;
+  return tot > ihl + doff;
+}
 
 /* The link's output. A loopback device hands a packet over without copying
- * it; so does this link for every datagram with data in it whenever that is
+ * it; so does this link for every segment with data in it whenever that is
  * safe: the destination is not running (no re-entry) and nothing this
- * stack sent earlier is still undelivered (FIFO). Otherwise, and for small
- * datagrams such as ACKs, the datagram is copied into the sender's queue and
- * delivered by pump() - which lets the stack that sent the ACK be idle, and
- * so reachable without a copy, when the data it asked for comes back. */
+ * stack sent earlier is still undelivered (FIFO). Otherwise, and for
+ * segments without payload such as ACKs, the datagram is copied into the
+ * sender's queue and delivered by pump() - which lets the stack that sent
+ * the ACK be idle, and so reachable without a copy, when the data it asked
+ * for comes back. (Deciding by payload, not by size: the short tail of a
+ * 64 KiB write - 53 bytes after a full 65483-byte segment - must not be
+ * queued, or every segment behind it is copied too, to keep FIFO order.) */
 static int link_output(void *user, const uint8_t *pkt, size_t len)
 {
   struct node *nd = user;
   struct node *to = route(nd->w, pkt, len);
   if (!to || to == nd)
     return 0; /* nowhere to go: lost, as on a wire */
-  if (len > SMALL_DGRAM && !to->busy && !pending(nd) && nd->w->direct) {
+  if (!to->busy && !pending(nd) && nd->w->direct && carries_data(pkt, len)) {
     deliver(nd, 1, to, pkt, len);
     return 0;
   }
@@ -159,7 +206,36 @@ static int link_output(void *user, const uint8_t *pkt, size_t len)
   return queue_packet(nd, pkt, len);
 }
 
+/* Gather output (the stack's output_v): headers in iov[0], the payload as
+ * slices of the sender's send queue. Handed to the destination's
+ * ustcp_input_v as is when that is safe (the receiver copies the slices
+ * into its receive queue: one copy sender -> receiver, as loopback's
+ * skb hand-over), else copied once into the FIFO. */
+static int link_output_v(void *user, const struct iovec *iov, int iovcnt, size_t len)
+{
+  struct node *nd = user;
+  if (iovcnt < 1 || iov[0].iov_len < 40)
+    return -EINVAL; /* the stack always puts the whole headers in iov[0] */
+  struct node *to = route(nd->w, iov[0].iov_base, iov[0].iov_len);
+  if (!to || to == nd)
+    return 0;
+  if (!to->busy && !pending(nd) && nd->w->direct) {
+    deliver_v(nd, 1, to, iov, iovcnt);
+    return 0;
+  }
+  nd->w->queued++;
+  return queue_packet_v(nd, iov, iovcnt, len);
+}
+
 static const struct ustcp_link_ops bench_link = {
+    .output = link_output,
+    .now = link_now,
+    .wait = NULL,
+    .output_v = link_output_v,
+};
+
+/* USTCP_BENCH_NO_GATHER=1: the stacks build every datagram in one piece. */
+static const struct ustcp_link_ops bench_link_linear = {
     .output = link_output,
     .now = link_now,
     .wait = NULL,
@@ -273,8 +349,12 @@ static int world_init(struct world *w, const struct bench_opts *o, int clients, 
     cfg.prefix_len = 8;
     cfg.mtu = (uint16_t)o->mtu;
     cfg.seed = 0x5eed0000u + (uint64_t)i;
+    /* Checksum offload both ways, as Linux loopback: received checksums are
+     * not verified and sent ones are left partial (CHECKSUM_PARTIAL); this
+     * link never completes them since no receiver looks at them. */
     cfg.csum_offload = o->csum_offload;
-    cfg.link = &bench_link;
+    cfg.tx_csum_offload = o->csum_offload;
+    cfg.link = getenv("USTCP_BENCH_NO_GATHER") ? &bench_link_linear : &bench_link;
     cfg.link_user = nd;
     if (big) {
       cfg.max_sockets = 1 << 21;
@@ -398,6 +478,13 @@ void bench_ustcp_bulk(const struct bench_opts *o, const void *arg, struct bench_
   size_t off = 0; /* how much of the current 64 KiB write went in */
   double t0 = bench_now(), stall = 0;
   int shut = 0;
+  /* One 64 KiB write per turn of the loop, then the reader takes what
+   * arrived: an event loop serving each ready socket once per turn (and
+   * what the Linux side gets from the scheduler, which runs the reader as
+   * soon as data is queued for it). Filling the whole send buffer first
+   * (USTCP_BENCH_FILL=1, the driver's old loop) leaves megabytes in the
+   * queues, read back after they have left the caches. */
+  int fill = getenv("USTCP_BENCH_FILL") != NULL;
   while (got < total) {
     int moved = 0;
     while (sent < total) {
@@ -410,6 +497,8 @@ void bench_ustcp_bulk(const struct bench_opts *o, const void *arg, struct bench_
       sent += (uint64_t)n;
       off = (off + (size_t)n) % bsz;
       moved = 1;
+      if (!fill)
+        break;
     }
     if (sent == total && !shut) {
       ustcp_shutdown(cli, cfd, SHUT_WR);

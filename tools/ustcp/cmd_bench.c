@@ -237,6 +237,10 @@ static void header(struct bench_ctx *c, const char *what)
     printf("# ustcp: stacks in one process joined by an in-process link (no delay, no loss, "
            "MTU %d, rx checksum offload %s), real CLOCK_MONOTONIC time, one thread\n",
            c->o.mtu, c->o.csum_offload ? "ON" : "off");
+    printf("# ustcp link: tx checksum offload %s, gather output %s (output_v -> ustcp_input_v)\n",
+           c->o.csum_offload ? "ON (partial checksums, never completed: no receiver verifies)"
+                             : "off",
+           getenv("USTCP_BENCH_NO_GATHER") ? "off" : "ON");
     printf("# linux: loopback TCP 127.0.0.1 (lo MTU 65536), fresh network namespace per run, "
            "TCP_NODELAY\n");
     printf("# both: every run a forked child, both ends pinned to cpu %d%s\n", c->o.cpu,

@@ -140,7 +140,8 @@ static const char common_usage[] =
     "  --mtu N             device and stack MTU (default: the device's, 1500)\n"
     "  --keepalive I,N,C   SO_KEEPALIVE with TCP_KEEPIDLE/KEEPINTVL/KEEPCNT\n"
     "  --seed N            stack randomness (default: from getrandom)\n"
-    "  --offload           IFF_VNET_HDR: take checksum-less and 64 KiB GSO datagrams\n"
+    "  --offload           IFF_VNET_HDR: take checksum-less and 64 KiB GSO datagrams,\n"
+    "                      leave TCP checksums to the kernel (NEEDS_CSUM)\n"
     "  -v                  log connections\n";
 
 static int env_open(struct env *e, const struct common *c)
@@ -233,11 +234,12 @@ static void env_close(struct env *e, const struct common *c, double linger_s)
     struct ustcp_tun_stats st;
     ustcp_tun_stats(e->tun, &st);
     fprintf(stderr,
-            "ustcp %s: tun rx %llu pkts %llu bytes (%llu GSO), tx %llu pkts %llu bytes, "
-            "%llu dropped\n",
+            "ustcp %s: tun rx %llu pkts %llu bytes (%llu GSO), tx %llu pkts %llu bytes "
+            "(%llu NEEDS_CSUM), %llu dropped\n",
             c->cmd, (unsigned long long)st.rx_packets, (unsigned long long)st.rx_bytes,
             (unsigned long long)st.rx_gso, (unsigned long long)st.tx_packets,
-            (unsigned long long)st.tx_bytes, (unsigned long long)st.tx_dropped);
+            (unsigned long long)st.tx_bytes, (unsigned long long)st.tx_csum_partial,
+            (unsigned long long)st.tx_dropped);
     for (int i = 0; i < USTCP_STAT_COUNT; i++) {
       uint64_t v = ustcp_stat(e->s, (enum ustcp_stat)i);
       if (v)
