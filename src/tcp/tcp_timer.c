@@ -365,6 +365,7 @@ static const struct {
 static void tcb_timer_fire(struct ustcp_stack *s, struct us_timer *tm)
 {
   struct us_tcb *t = US_CONTAINER_OF(tm, struct us_tcb, timer);
+  us_tcb_prefetch(t);
   for (int k = 0; k < US_TT_COUNT; k++) {
     if (t->deadline[k] > s->now)
       continue;
