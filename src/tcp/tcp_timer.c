@@ -1,13 +1,16 @@
 /*
  * tcp_timer.c - per-connection timers: an absolute deadline per kind
- * (enum us_tt) and ONE heap entry, kept at exactly the earliest of them
- * (DESIGN.md §2.4). Setting or clearing a deadline moves the entry at once
- * (eager): an entry left early to fire for nothing (lazy) costs a pop from
- * the heap's root - a sift over the whole depth, a cache miss per level at
- * a million connections - where moving or removing it now touches the few
- * levels below its position, most entries being near the bottom. Each
- * established connection then holds no heap entry once its handshake and
- * round trips are done (docs/bench.md, conns).
+ * (enum us_tt) and ONE heap entry, never later than the earliest of them
+ * (DESIGN.md §2.4).
+ * In a large heap (a million connections) setting or clearing a deadline
+ * moves the entry at once to exactly the earliest deadline (eager): an
+ * entry left early to fire for nothing (lazy) costs a pop from the heap's
+ * root - a sift over the whole depth, a cache miss per level - where moving
+ * or removing it now touches the few levels below its position, most
+ * entries being near the bottom; an established connection then holds no
+ * entry once its round trips are done (docs/bench.md, conns). In a small
+ * heap, which stays in cache, the lazy entry is cheaper: moving it on every
+ * segment cost rr ~500 instructions per round trip.
  * Handlers come from a designated-initializer table; each returns whether
  * the TCB still lives.
  */
@@ -33,6 +36,13 @@ static ustcp_time_t earliest(const struct us_tcb *t)
   return m;
 }
 
+/* Heap size from which entries are moved eagerly: 1024 slots are 16 KiB,
+ * five levels. The size is the same on every run of the same inputs, so
+ * the firing order stays deterministic. */
+#define EAGER_MIN 1024
+
+static bool eager(const struct ustcp_stack *s) { return s->timers.n >= EAGER_MIN; }
+
 /* Put the heap entry at the earliest deadline (or take it out). Re-arming
  * assigns a new arming order, as a fresh arm would: ties still fire in a
  * deterministic order. */
@@ -52,7 +62,7 @@ void us_tcb_timer_set(struct ustcp_stack *s, struct us_tcb *t, enum us_tt k, ust
   if (when < old) {
     if (!us_timer_armed(&t->timer) || when < t->timer.when)
       us_timer_arm(s, &t->timer, when);
-  } else if (when != old && old == t->timer.when) {
+  } else if (when != old && old == t->timer.when && eager(s)) {
     tcb_timer_sync(s, t); /* the entry was for this deadline: move it later */
   }
 }
@@ -61,7 +71,7 @@ void us_tcb_timer_clear(struct ustcp_stack *s, struct us_tcb *t, enum us_tt k)
 {
   ustcp_time_t old = t->deadline[k];
   t->deadline[k] = USTCP_TIME_NEVER;
-  if (old != USTCP_TIME_NEVER && us_timer_armed(&t->timer) && old == t->timer.when)
+  if (old != USTCP_TIME_NEVER && us_timer_armed(&t->timer) && old == t->timer.when && eager(s))
     tcb_timer_sync(s, t);
 }
 
