@@ -30,12 +30,12 @@ struct ustcp_stack;
 struct us_timer;
 typedef void (*us_timer_fn)(struct ustcp_stack *s, struct us_timer *t);
 
-/* Intrusive entry of the stack-wide min-heap. Ties on `when` are broken by
- * arming order, so equal deadlines fire deterministically (libuv-style).
- * The order is a 32-bit counter compared wrap-safe (24 bytes per entry, not
- * 32: it is in every connection, request and TIME_WAIT entry); two timers
- * with the same deadline armed more than 2^31 arms apart fire in reverse -
- * still the same order on every run. */
+/* A timer of the stack-wide queue (a 4-ary min-heap). Ties on `when` are
+ * broken by arming order, so equal deadlines fire deterministically
+ * (libuv-style). The order is a 32-bit counter compared wrap-safe (24 bytes
+ * per timer, not 32: it is in every connection, request and TIME_WAIT
+ * entry); two timers with the same deadline armed more than 2^31 arms apart
+ * fire in reverse - still the same order on every run. */
 struct us_timer {
   ustcp_time_t when;
   uint32_t order;
@@ -44,8 +44,18 @@ struct us_timer {
 };
 #define US_TIMER_IDLE UINT32_MAX
 
+/* A heap slot holds a copy of the deadline beside the timer, so that a
+ * sift compares slots without touching the timers (at a million
+ * connections every timer is a cache miss; only a tie reads `order`). The
+ * four children of a slot share one 64-byte line. */
+struct us_timer_slot {
+  ustcp_time_t when;
+  struct us_timer *t;
+};
+
 struct us_timer_heap {
-  struct us_timer **v;
+  struct us_timer_slot *v; /* v[0] is the root; v[-3..-1] align the child groups */
+  void *mem;               /* the allocation v points into */
   uint32_t n, cap;
   uint32_t next_order;
 };
@@ -59,6 +69,9 @@ static inline bool us_timer_armed(const struct us_timer *t) { return t->idx != U
 /* Fire every timer due at s->now, earliest first. */
 void us_timers_run(struct ustcp_stack *s);
 ustcp_time_t us_timers_next(const struct ustcp_stack *s);
+void us_timers_fini(struct ustcp_stack *s);
+/* Bytes held by the heap array (counted in ustcp_mem_info). */
+size_t us_timers_bytes(const struct ustcp_stack *s);
 
 /* ------------------------------------------------------------------- pools */
 

@@ -165,7 +165,7 @@ void ustcp_stack_destroy(struct ustcp_stack *s)
   if (s->ip)
     us_ip_fini(s);
   us_pool_fini(&s->chunk_pool);
-  free(s->timers.v);
+  us_timers_fini(s);
   free(s->scratch);
   free(s->rxlin);
   free(s);
@@ -291,8 +291,8 @@ void ustcp_mem_info(const struct ustcp_stack *s, struct ustcp_mem_info *out)
   memset(out, 0, sizeof(*out));
   out->timers = s->timers.n;
   out->buf_bytes = s->chunk_pool.live * sizeof(struct us_chunk);
-  out->bytes_total = s->mem_bytes + (uint64_t)s->timers.cap * sizeof(void *) + sizeof(*s) + 65536 +
-                     (s->rxlin ? 65536 : 0);
+  out->bytes_total =
+      s->mem_bytes + us_timers_bytes(s) + sizeof(*s) + 65536 + (s->rxlin ? 65536 : 0);
   us_tcp_mem_info(s, out);
   out->reasm_bytes = us_ip_reasm_bytes(s);
 }

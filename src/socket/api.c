@@ -329,6 +329,10 @@ static ssize_t do_send(struct ustcp_stack *s, const char *api, int fd, const str
 {
   us_clock_refresh(s);
   struct us_tcb *t = us_sock_get(s, fd);
+  /* A write is often the first touch of a connection in a while (a
+   * received segment, or the read after it, finds it warm). */
+  if (t)
+    us_tcb_prefetch(t);
   size_t total = iov_total(iov, iovcnt);
   char d[48] = "";
   US_DETAIL(s, d, "len=%zu", total);

@@ -14,28 +14,9 @@
 
 #include "tcp/tcp.h"
 
-static uint64_t mix64(uint64_t x)
-{
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdull;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ull;
-  x ^= x >> 33;
-  return x;
-}
-
-/* Seeded, so a peer cannot aim many tuples at one bucket without knowing
- * the seed; one multiply-xorshift round per lookup. */
-uint32_t us_tcp_hash4(const struct us_tcp *tc, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp)
-{
-  uint64_t k = ((uint64_t)ra << 32 | ((uint32_t)lp << 16 | rp)) ^ tc->hash_seed;
-  k ^= (uint64_t)la * 0x9e3779b97f4a7c15ull;
-  return (uint32_t)mix64(k);
-}
-
 static uint32_t port_hash(const struct us_tcp *tc, uint16_t port)
 {
-  return (uint32_t)mix64(port ^ tc->hash_seed) & tc->bhash_mask;
+  return (uint32_t)us_tcp_mix64(port ^ tc->hash_seed) & tc->bhash_mask;
 }
 
 int us_tcp_init(struct ustcp_stack *s)
@@ -57,6 +38,7 @@ int us_tcp_init(struct ustcp_stack *s)
   us_pool_init(&tc->sack_pool, sizeof(struct us_sackb), 8);
   us_pool_init(&tc->listen_pool, sizeof(struct us_listen), 16);
   us_pool_init(&tc->cc_pool, sizeof(struct us_cubic), 64);
+  us_tcp_tw_init(s);
   tc->hash_seed = us_rng_next(&s->rng);
   tc->port_hint = us_rng_u32(&s->rng);
   /* CUBIC, upstream Linux's default (RFC 9438). */
@@ -157,15 +139,20 @@ void us_tcp_hash_remove(struct ustcp_stack *s, struct us_ent *e)
   tc->ehash_count--;
 }
 
-struct us_ent *us_tcp_lookup(struct ustcp_stack *s, uint32_t la, uint16_t lp, uint32_t ra,
-                             uint16_t rp)
+struct us_ent *us_tcp_lookup_h(struct ustcp_stack *s, uint32_t h, uint32_t la, uint16_t lp,
+                               uint32_t ra, uint16_t rp)
 {
   struct us_tcp *tc = s->tcp;
-  uint32_t h = us_tcp_hash4(tc, la, lp, ra, rp) & tc->ehash_mask;
-  for (struct us_ent *e = tc->ehash[h]; e; e = e->hnext)
+  for (struct us_ent *e = tc->ehash[h & tc->ehash_mask]; e; e = e->hnext)
     if (e->lport == lp && e->rport == rp && e->raddr == ra && e->laddr == la)
       return e;
   return NULL;
+}
+
+struct us_ent *us_tcp_lookup(struct ustcp_stack *s, uint32_t la, uint16_t lp, uint32_t ra,
+                             uint16_t rp)
+{
+  return us_tcp_lookup_h(s, us_tcp_hash4(s->tcp, la, lp, ra, rp), la, lp, ra, rp);
 }
 
 /* ---------------------------------------------------------------- ports */

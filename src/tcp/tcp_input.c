@@ -765,6 +765,15 @@ void us_tcp_input(struct ustcp_stack *s, const struct us_ipv4_hdr *ip, const uin
                   size_t len, const uint8_t *dgram, size_t dglen, const struct us_gather *pl)
 {
   struct us_seg sg;
+  /* The bucket load (a cache miss with many connections) runs while the
+   * header is parsed; a segment too short for its ports is dropped there. */
+  struct us_tcp *tc = s->tcp;
+  uint32_t h = 0;
+  if (len >= 4) {
+    h = us_tcp_hash4(tc, ip->dst, (uint16_t)(seg[2] << 8 | seg[3]), ip->src,
+                     (uint16_t)(seg[0] << 8 | seg[1]));
+    __builtin_prefetch(&tc->ehash[h & tc->ehash_mask], 0, 3);
+  }
   memset(&sg, 0, sizeof(sg));
   int r = us_tcp_parse(seg, len, ip->src, ip->dst, !s->cfg.csum_offload && !pl, &sg.h);
   if (pl && !s->cfg.csum_offload && (r == 0 || r == USTCP_STAT_DROP_TCP_BAD_OPT) &&
@@ -800,10 +809,11 @@ void us_tcp_input(struct ustcp_stack *s, const struct us_ipv4_hdr *ip, const uin
     return;
   }
 
-  struct us_ent *e = us_tcp_lookup(s, ip->dst, sg.h.dport, ip->src, sg.h.sport);
+  struct us_ent *e = us_tcp_lookup_h(s, h, ip->dst, sg.h.dport, ip->src, sg.h.sport);
   if (e) {
     switch (e->kind) {
     case US_ENT_TCB:
+      us_tcb_prefetch((struct us_tcb *)e);
       us_tcp_rcv(s, (struct us_tcb *)e, &sg);
       return;
     case US_ENT_REQ:

@@ -1,8 +1,16 @@
 /*
  * tcp_timer.c - per-connection timers: an absolute deadline per kind
- * (enum us_tt) and ONE heap entry for the earliest (DESIGN.md §2.4).
- * Pushing a deadline later leaves the heap entry early (lazy): when it
- * fires, only due kinds run and the entry is re-armed at the next deadline.
+ * (enum us_tt) and ONE heap entry, never later than the earliest of them
+ * (DESIGN.md §2.4).
+ * In a large heap (a million connections) setting or clearing a deadline
+ * moves the entry at once to exactly the earliest deadline (eager): an
+ * entry left early to fire for nothing (lazy) costs a pop from the heap's
+ * root - a sift over the whole depth, a cache miss per level - where moving
+ * or removing it now touches the few levels below its position, most
+ * entries being near the bottom; an established connection then holds no
+ * entry once its round trips are done (docs/bench.md, conns). In a small
+ * heap, which stays in cache, the lazy entry is cheaper: moving it on every
+ * segment cost rr ~500 instructions per round trip.
  * Handlers come from a designated-initializer table; each returns whether
  * the TCB still lives.
  */
@@ -28,19 +36,43 @@ static ustcp_time_t earliest(const struct us_tcb *t)
   return m;
 }
 
+/* Heap size from which entries are moved eagerly: 1024 slots are 16 KiB,
+ * five levels. The size is the same on every run of the same inputs, so
+ * the firing order stays deterministic. */
+#define EAGER_MIN 1024
+
+static bool eager(const struct ustcp_stack *s) { return s->timers.n >= EAGER_MIN; }
+
+/* Put the heap entry at the earliest deadline (or take it out). Re-arming
+ * assigns a new arming order, as a fresh arm would: ties still fire in a
+ * deterministic order. */
+static void tcb_timer_sync(struct ustcp_stack *s, struct us_tcb *t)
+{
+  ustcp_time_t next = earliest(t);
+  if (next == USTCP_TIME_NEVER)
+    us_timer_cancel(s, &t->timer);
+  else if (!us_timer_armed(&t->timer) || next != t->timer.when)
+    us_timer_arm(s, &t->timer, next);
+}
+
 void us_tcb_timer_set(struct ustcp_stack *s, struct us_tcb *t, enum us_tt k, ustcp_time_t when)
 {
+  ustcp_time_t old = t->deadline[k];
   t->deadline[k] = when;
-  if (when == USTCP_TIME_NEVER)
-    return;
-  if (!us_timer_armed(&t->timer) || when < t->timer.when)
-    us_timer_arm(s, &t->timer, when);
+  if (when < old) {
+    if (!us_timer_armed(&t->timer) || when < t->timer.when)
+      us_timer_arm(s, &t->timer, when);
+  } else if (when != old && old == t->timer.when && eager(s)) {
+    tcb_timer_sync(s, t); /* the entry was for this deadline: move it later */
+  }
 }
 
 void us_tcb_timer_clear(struct ustcp_stack *s, struct us_tcb *t, enum us_tt k)
 {
-  (void)s;
-  t->deadline[k] = USTCP_TIME_NEVER; /* lazy: the heap entry finds nothing due */
+  ustcp_time_t old = t->deadline[k];
+  t->deadline[k] = USTCP_TIME_NEVER;
+  if (old != USTCP_TIME_NEVER && us_timer_armed(&t->timer) && old == t->timer.when && eager(s))
+    tcb_timer_sync(s, t);
 }
 
 void us_tcb_timers_stop(struct ustcp_stack *s, struct us_tcb *t)
@@ -79,7 +111,6 @@ static bool schedule_tlp(struct ustcp_stack *s, struct us_tcb *t)
   if (pto > rto)
     pto = rto;
   t->tlp = 1;
-  t->deadline[US_TT_RTO] = USTCP_TIME_NEVER;
   us_tcb_timer_set(s, t, US_TT_RTO, s->now + pto);
   return true;
 }
@@ -344,6 +375,7 @@ static const struct {
 static void tcb_timer_fire(struct ustcp_stack *s, struct us_timer *tm)
 {
   struct us_tcb *t = US_CONTAINER_OF(tm, struct us_tcb, timer);
+  us_tcb_prefetch(t);
   for (int k = 0; k < US_TT_COUNT; k++) {
     if (t->deadline[k] > s->now)
       continue;
@@ -353,9 +385,5 @@ static void tcb_timer_fire(struct ustcp_stack *s, struct us_timer *tm)
     if (!handlers[k].fn(s, t))
       return;
   }
-  ustcp_time_t next = earliest(t);
-  if (next != USTCP_TIME_NEVER && !us_timer_armed(&t->timer))
-    us_timer_arm(s, &t->timer, next);
-  else if (next != USTCP_TIME_NEVER && next < t->timer.when)
-    us_timer_arm(s, &t->timer, next);
+  tcb_timer_sync(s, t);
 }

@@ -10,22 +10,74 @@
  */
 #include "tcp/tcp.h"
 
+/* Timers: the entries wait in a FIFO by deadline (struct us_tw); one heap
+ * timer per stack stands at its head. */
+
 static void drop(struct ustcp_stack *s, const struct us_seg *sg, enum ustcp_stat why)
 {
   us_drop(s, why, sg->dgram, sg->dglen);
 }
 
+/* The FIFO's timer sits at its head's deadline. Re-armed for each entry
+ * (not once for all that are due), so that entries and other timers due at
+ * the same us_timers_run() still fire in deadline order. */
+static void tw_timer_sync(struct ustcp_stack *s)
+{
+  struct us_tcp *tc = s->tcp;
+  if (!tc->tw_first)
+    us_timer_cancel(s, &tc->tw_timer);
+  else if (!us_timer_armed(&tc->tw_timer) || tc->tw_timer.when != tc->tw_first->when)
+    us_timer_arm(s, &tc->tw_timer, tc->tw_first->when);
+}
+
+static void tw_unlink(struct us_tcp *tc, struct us_tw *tw)
+{
+  if (tw->tw_prev)
+    tw->tw_prev->tw_next = tw->tw_next;
+  else
+    tc->tw_first = tw->tw_next;
+  if (tw->tw_next)
+    tw->tw_next->tw_prev = tw->tw_prev;
+  else
+    tc->tw_last = tw->tw_prev;
+  tw->tw_next = tw->tw_prev = NULL;
+}
+
+/* (Re)start the 60 s: to the FIFO's tail, as s->now never goes back. */
+static void tw_schedule(struct ustcp_stack *s, struct us_tw *tw, bool linked)
+{
+  struct us_tcp *tc = s->tcp;
+  if (linked)
+    tw_unlink(tc, tw);
+  tw->when = s->now + US_TCP_TIMEWAIT_LEN;
+  tw->tw_prev = tc->tw_last;
+  if (tc->tw_last)
+    tc->tw_last->tw_next = tw;
+  else
+    tc->tw_first = tw;
+  tc->tw_last = tw;
+  tw_timer_sync(s);
+}
+
 static void tw_timer_fire(struct ustcp_stack *s, struct us_timer *tm)
 {
-  struct us_tw *tw = US_CONTAINER_OF(tm, struct us_tw, timer);
-  us_trace_note(s, USTCP_TR_TIMER, "time_wait");
-  us_tcp_trace_state(s, &tw->e, USTCP_TCP_TIME_WAIT, USTCP_TCP_CLOSE);
-  us_tcp_tw_free(s, tw);
+  (void)tm;
+  struct us_tw *tw = s->tcp->tw_first;
+  if (tw && tw->when <= s->now) {
+    us_trace_note(s, USTCP_TR_TIMER, "time_wait");
+    us_tcp_trace_state(s, &tw->e, USTCP_TCP_TIME_WAIT, USTCP_TCP_CLOSE);
+    us_tcp_tw_free(s, tw); /* re-arms the timer at the next entry */
+  } else {
+    tw_timer_sync(s);
+  }
 }
+
+void us_tcp_tw_init(struct ustcp_stack *s) { us_timer_init(&s->tcp->tw_timer, tw_timer_fire); }
 
 void us_tcp_tw_free(struct ustcp_stack *s, struct us_tw *tw)
 {
-  us_timer_cancel(s, &tw->timer);
+  tw_unlink(s->tcp, tw);
+  tw_timer_sync(s);
   us_tcp_hash_remove(s, &tw->e);
   us_tcp_bind_remove(s, &tw->e);
   s->tcp->n_tw--;
@@ -50,7 +102,6 @@ void us_tcp_tw_enter(struct ustcp_stack *s, struct us_tcb *t)
     tw->e.kind = US_ENT_TW;
     tw->e.hnext = tw->e.bnext = NULL;
     tw->e.hashed = tw->e.bound = 0;
-    us_timer_init(&tw->timer, tw_timer_fire);
     tw->snd_nxt = t->snd_nxt;
     tw->rcv_nxt = t->rcv_nxt;
     tw->ts_recent = t->ts_recent;
@@ -76,7 +127,7 @@ void us_tcp_tw_enter(struct ustcp_stack *s, struct us_tcb *t)
   if (tw) {
     us_tcp_hash_insert(s, &tw->e);
     us_tcp_bind_insert(s, &tw->e);
-    us_timer_arm(s, &tw->timer, s->now + US_TCP_TIMEWAIT_LEN);
+    tw_schedule(s, tw, false);
   }
 }
 
@@ -105,7 +156,7 @@ void us_tcp_tw_rcv(struct ustcp_stack *s, struct us_tw *tw, struct us_seg *sg)
       us_tcp_tw_free(s, tw);
       return;
     }
-    us_timer_arm(s, &tw->timer, s->now + US_TCP_TIMEWAIT_LEN);
+    tw_schedule(s, tw, true);
     drop(s, sg, USTCP_STAT_DROP_TCP_TIMEWAIT);
     return;
   }
@@ -128,7 +179,7 @@ void us_tcp_tw_rcv(struct ustcp_stack *s, struct us_tw *tw, struct us_seg *sg)
     if (paws_reject)
       us_stat_inc(s, USTCP_STAT_PAWS_ESTAB_REJECTED);
     if (paws_reject || (f & US_TCP_ACK))
-      us_timer_arm(s, &tw->timer, s->now + US_TCP_TIMEWAIT_LEN);
+      tw_schedule(s, tw, true);
     tw_ack(s, tw);
   }
   drop(s, sg, USTCP_STAT_DROP_TCP_TIMEWAIT);

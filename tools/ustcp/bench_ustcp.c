@@ -614,7 +614,7 @@ int bench_ustcp_raw(int argc, char **argv)
   o.runs = 1;
   o.mtu = getenv("USTCP_BENCH_MTU") ? atoi(getenv("USTCP_BENCH_MTU")) : 65535;
   o.csum_offload = !getenv("USTCP_BENCH_NO_OFFLOAD");
-  o.conns_rr_secs = 0.3;
+  o.conns_rr_secs = getenv("USTCP_BENCH_CONNS_SECS") ? atof(getenv("USTCP_BENCH_CONNS_SECS")) : 0.3;
   o.verbose = 1;
   double size = argc >= 3 ? atof(argv[2]) : 0;
   if (argc < 3 || size <= 0 || o.mtu < 576 || o.mtu > 65535) {
