@@ -57,6 +57,7 @@ int us_tcp_init(struct ustcp_stack *s)
   us_pool_init(&tc->sack_pool, sizeof(struct us_sackb), 8);
   us_pool_init(&tc->listen_pool, sizeof(struct us_listen), 16);
   us_pool_init(&tc->cc_pool, sizeof(struct us_cubic), 64);
+  us_pool_init(&tc->skb_pool, sizeof(struct us_sndskb), 16);
   tc->hash_seed = us_rng_next(&s->rng);
   tc->port_hint = us_rng_u32(&s->rng);
   /* CUBIC, upstream Linux's default (RFC 9438). */
@@ -76,6 +77,7 @@ void us_tcp_fini(struct ustcp_stack *s)
   us_pool_fini(&tc->sack_pool);
   us_pool_fini(&tc->listen_pool);
   us_pool_fini(&tc->cc_pool);
+  us_pool_fini(&tc->skb_pool);
   free(tc->ehash);
   free(tc->bhash);
   free(tc);
@@ -300,6 +302,7 @@ static void tcb_release(struct ustcp_stack *s, struct us_tcb *t)
   us_bq_clear(s, &t->rcvq);
   us_tcp_ofo_free(s, t);
   us_tcp_sack_free(s, t);
+  us_tcp_sndskb_free(s, t);
   if (s->tcp->cc->release)
     s->tcp->cc->release(s, t);
 }
@@ -360,7 +363,7 @@ struct us_tcb *us_tcp_done(struct ustcp_stack *s, struct us_tcb *t)
 
 struct us_tcb *us_tcp_reset(struct ustcp_stack *s, struct us_tcb *t, int err)
 {
-  t->so_error = (int16_t)err;
+  t->so_error = (uint8_t)err;
   t->flags |= TF_RESET;
   /* Linux tcp_reset(): data already queued stays readable (before the
    * error); only the send queue is purged. */

@@ -109,6 +109,7 @@ enum {
 struct us_listen;
 struct us_ofo;
 struct us_sackb;
+struct us_sndskb;
 struct us_cc_ops;
 
 struct us_tcb {
@@ -136,9 +137,11 @@ struct us_tcb {
   uint16_t mss;     /* send MSS (payload bytes) */
   uint16_t rcv_mss; /* estimate of the peer's segment size */
   uint16_t peer_mss;
-  uint16_t user_mss;   /* TCP_MAXSEG, 0 = none */
-  int16_t so_error;    /* pending error (positive errno), reported once */
-  int16_t soft_err;    /* ICMP soft error, reported on timeout (Linux sk_err_soft) */
+  uint16_t user_mss;     /* TCP_MAXSEG, 0 = none */
+  uint8_t so_error;      /* pending error (positive errno), reported once */
+  uint8_t soft_err;      /* ICMP soft error, reported on timeout (Linux sk_err_soft) */
+  uint8_t scaling_ratio; /* Linux tp->scaling_ratio: window per 256 bytes of buffer */
+  uint8_t pad_;
   uint8_t syn_retries; /* TCP_SYNCNT, 0 = config */
   uint8_t keepcnt;
   uint8_t tlp;    /* RFC 8985: 1 = the RTO slot holds a probe timeout,
@@ -165,8 +168,8 @@ struct us_tcb {
   /* RFC 6298, microseconds */
   uint32_t srtt_us, rttvar_us, rto_us;
   uint32_t rtt_seq;
-  uint32_t drs_copied; /* receive-buffer autotuning (Linux DRS) */
-  ustcp_time_t rtt_time;
+  uint32_t drs_copied;        /* receive-buffer autotuning (Linux DRS) */
+  struct us_sndskb *sndskb;   /* Linux's skbs of the unsent data (NULL until needed) */
   ustcp_time_t retrans_stamp; /* first retransmission episode start */
   ustcp_time_t last_rcv;      /* keepalive idle, delayed ACK ato */
   ustcp_time_t last_snd_data;
@@ -182,7 +185,8 @@ struct us_tcb {
   uint32_t ato_us;        /* delayed-ACK timeout (Linux icsk_ack.ato) */
   uint32_t snd_cur_off;   /* send cursor: queue offset of snd_cur's first byte */
   struct us_chunk *snd_cur;
-  ustcp_time_t drs_time;
+  uint32_t rtt_time_us; /* when rtt_seq was sent (us, wraps; differences only) */
+  uint32_t drs_time_us; /* start of the DRS measurement (us, wraps) */
 
   /* TCP_INFO counters (Linux tcp_sock, RFC 4898 names) */
   uint32_t segs_in, segs_out, data_segs_in, data_segs_out;
@@ -247,6 +251,25 @@ struct us_ofo {
   struct us_ofo_range r[US_TCP_OFO_MAX_RANGES];
 };
 
+/* The unsent data as Linux's write queue holds it: skbs built by
+ * tcp_sendmsg_locked() (size goal, forced pushes) and reshaped by
+ * tcp_write_xmit() (tcp_grow_skb, tso_fragment). Runs of equal-sized skbs,
+ * PSH only possible on the last skb of a run. Allocated while there is
+ * unsent data or a push is pending (pushed_seq short of the write end). */
+#define US_TCP_SKB_RUNS 32
+struct us_skb_run {
+  uint32_t end; /* sequence after the run's last skb */
+  uint16_t n;   /* skbs of equal size in the run */
+  uint8_t psh;  /* the last skb carries PSH */
+  uint8_t pad_;
+};
+struct us_sndskb {
+  uint32_t pushed_seq; /* Linux tp->pushed_seq */
+  uint32_t start;      /* sequence of runs[0]'s first byte */
+  uint32_t nrun;
+  struct us_skb_run r[US_TCP_SKB_RUNS];
+};
+
 /* What the peer reported SACKed (RFC 2018 / 6675 scoreboard). */
 struct us_sackb {
   uint32_t n;
@@ -262,6 +285,7 @@ struct us_tcp {
   uint32_t bhash_mask, bhash_count;
   struct us_listen *lhash[256]; /* listeners only, by port (Linux lhash2) */
   struct us_pool tcb_pool, req_pool, tw_pool, ofo_pool, sack_pool, listen_pool, cc_pool;
+  struct us_pool skb_pool; /* struct us_sndskb */
   uint64_t n_tcb, n_req, n_tw;
   uint32_t next_conn_id;
   uint64_t hash_seed;
@@ -323,6 +347,11 @@ uint32_t us_tcp_isn(struct ustcp_stack *s, uint32_t la, uint16_t lp, uint32_t ra
 uint32_t us_tcp_ts_offset(struct ustcp_stack *s, uint32_t la, uint32_t ra);
 int us_tcp_pick_port(struct ustcp_stack *s, uint32_t la, uint32_t ra, uint16_t rp, uint16_t *out);
 int us_tcp_pick_listen_port(struct ustcp_stack *s, uint16_t *out);
+/* A 32-bit microsecond clock for stamps only compared by difference. */
+static inline uint32_t us_tcp_now_us(const struct ustcp_stack *s)
+{
+  return (uint32_t)(s->now / 1000u);
+}
 static inline uint32_t us_tcp_ts_now(const struct ustcp_stack *s)
 {
   return (uint32_t)(s->now / 1000000u); /* Linux: 1 ms timestamp clock */
@@ -349,6 +378,15 @@ void us_tcp_send_raw(struct ustcp_stack *s, uint32_t la, uint16_t lp, uint32_t r
                      const struct us_tcp_opts *o);
 void us_tcp_send_synack(struct ustcp_stack *s, struct us_req *r);
 uint32_t us_tcp_select_window(struct ustcp_stack *s, struct us_tcb *t);
+/* Linux tcp_xmit_size_goal(): bytes per skb tcp_sendmsg builds. */
+uint32_t us_tcp_size_goal(const struct us_tcb *t);
+/* Linux tcp_sendmsg_locked() after the checks: queue `want` bytes of the
+ * iovecs (after `skip`) skb by skb with Linux's pushes and PSH marks, and
+ * send; `cut` = the call queues less than asked (buffer full). Returns
+ * bytes queued. */
+size_t us_tcp_write(struct ustcp_stack *s, struct us_tcb *t, const struct iovec *iov, int iovcnt,
+                    size_t skip, size_t want, int flags, bool cut);
+void us_tcp_sndskb_free(struct ustcp_stack *s, struct us_tcb *t);
 /* Linux tcp_oow_rate_limited(): one out-of-window ACK (challenge ACKs
  * included) per 500 ms per connection. */
 bool us_tcp_challenge_ok(struct ustcp_stack *s, struct us_tcb *t);

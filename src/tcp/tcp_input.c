@@ -76,8 +76,7 @@ static void rtt_on_ack(struct ustcp_stack *s, struct us_tcb *t, const struct us_
 {
   if ((t->flags & TF_RTT_TIMING) && seq_gt(ack, t->rtt_seq)) {
     t->flags &= ~TF_RTT_TIMING;
-    ustcp_time_t d = s->now - t->rtt_time;
-    us_tcp_rtt_sample(t, (uint32_t)(d / 1000u));
+    us_tcp_rtt_sample(t, us_tcp_now_us(s) - t->rtt_time_us);
     return;
   }
   if ((t->flags & TF_TS_OK) && sg->h.opt.ts_ok && sg->h.opt.ts_ecr && !t->retrans) {
@@ -137,7 +136,7 @@ static void rcv_synsent(struct ustcp_stack *s, struct us_tcb *t, struct us_seg *
     t->snd_una = h->ack;
     t->delivered++; /* the SYN (Linux tcp_clean_rtx_queue) */
     if (!t->retrans && (t->flags & TF_RTT_TIMING))
-      us_tcp_rtt_sample(t, (uint32_t)((s->now - t->rtt_time) / 1000u));
+      us_tcp_rtt_sample(t, us_tcp_now_us(s) - t->rtt_time_us);
     t->flags &= ~TF_RTT_TIMING;
     t->backoff = 0;
     t->retrans = 0;
@@ -810,5 +809,5 @@ void us_tcp_icmp_error(struct ustcp_stack *s, uint8_t type, uint8_t code, const 
     us_tcp_reset(s, t, err);
     return;
   }
-  t->soft_err = (int16_t)err;
+  t->soft_err = (uint8_t)err;
 }

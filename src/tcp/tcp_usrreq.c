@@ -159,7 +159,7 @@ int us_tcp_connect(struct ustcp_stack *s, struct us_tcb *t, uint32_t addr, uint1
   us_stat_inc(s, USTCP_STAT_TCP_ACTIVE_OPENS);
   us_tcb_set_state(s, t, USTCP_TCP_SYN_SENT);
   t->flags |= TF_SS_CONNECTING | TF_RTT_TIMING;
-  t->rtt_time = s->now;
+  t->rtt_time_us = us_tcp_now_us(s);
   t->rtt_seq = t->iss;
   us_tcp_send_syn(s, t);
   us_tcb_timer_set(s, t, US_TT_RTO, s->now + US_TCP_RTO_INIT);
@@ -223,29 +223,9 @@ ssize_t us_tcp_send(struct ustcp_stack *s, struct us_tcb *t, const struct iovec 
   size_t want = total - skip;
   if (want > room)
     want = room;
-  size_t done = 0;
-  for (int i = 0; i < iovcnt && done < want; i++) {
-    size_t l = iov[i].iov_len;
-    if (skip >= l) {
-      skip -= l;
-      continue;
-    }
-    size_t n = l - skip;
-    if (n > want - done)
-      n = want - done;
-    size_t got = us_bq_append(s, &t->sndq, (const uint8_t *)iov[i].iov_base + skip, n);
-    done += got;
-    skip = 0;
-    if (got < n)
-      break;
-  }
+  size_t done = us_tcp_write(s, t, iov, iovcnt, skip, want, flags, want < total - skip);
   if (done == 0)
     return -ENOBUFS;
-  uint32_t saved = t->flags;
-  if (flags & MSG_MORE)
-    t->flags |= TF_CORK;
-  us_tcp_output(s, t);
-  t->flags = (t->flags & ~TF_CORK) | (saved & TF_CORK);
   return (ssize_t)done;
 }
 
@@ -306,8 +286,8 @@ void us_tcp_rcv_consumed(struct ustcp_stack *s, struct us_tcb *t, size_t n)
   if (!us_tcp_is_sync(t->state))
     return;
   t->drs_copied += (uint32_t)n;
-  ustcp_time_t rtt = t->srtt_us ? (ustcp_time_t)t->srtt_us * 1000u : USTCP_MS(1);
-  if (s->now - t->drs_time >= rtt) {
+  uint32_t rtt = t->srtt_us ? t->srtt_us : 1000u;
+  if (us_tcp_now_us(s) - t->drs_time_us >= rtt) {
     if (!(t->flags & TF_RCVBUF_LOCK) && t->drs_copied > t->rcv_space / 2) {
       uint64_t want = (uint64_t)t->drs_copied * 2;
       uint64_t cap = (uint64_t)s->cfg.rmem[2] / 2;
@@ -319,7 +299,7 @@ void us_tcp_rcv_consumed(struct ustcp_stack *s, struct us_tcb *t, size_t n)
       }
     }
     t->drs_copied = 0;
-    t->drs_time = s->now;
+    t->drs_time_us = us_tcp_now_us(s);
   }
   bool ack = false;
   if (t->deadline[US_TT_DELACK] != USTCP_TIME_NEVER && t->rcv_nxt - t->rcv_wup > t->rcv_mss)
