@@ -38,7 +38,8 @@
 #define US_TCP_INIT_CWND 10    /* RFC 6928 */
 #define US_TCP_OFO_MAX_RANGES 64
 #define US_TCP_SACK_MAX_RANGES 32
-#define US_TCP_OOW_RATELIMIT_MS 500 /* Linux tcp_invalid_ratelimit */
+#define US_TCP_OOW_RATELIMIT_MS 500      /* Linux tcp_invalid_ratelimit */
+#define US_TCP_DEFAULT_SCALING_RATIO 128 /* Linux 6.18 TCP_DEFAULT_SCALING_RATIO: 50% */
 
 /* ----------------------------------------------------------- hash entries */
 
@@ -126,27 +127,28 @@ struct us_tcb {
   struct us_tcb *aq_next;
 
   uint32_t flags;
-  uint32_t fd_refs; /* descriptors referring to this socket (src/socket) */
-  uint8_t state;    /* enum ustcp_tcp_state */
-  uint8_t snd_wscale, rcv_wscale;
-  uint8_t backoff; /* RTO doublings */
-  uint8_t retrans; /* retransmissions of the current head (SYN count) */
+  uint32_t fd_refs;                       /* descriptors referring to this socket (src/socket) */
+  uint8_t state;                          /* enum ustcp_tcp_state */
+  uint8_t snd_wscale : 4, rcv_wscale : 4; /* <= 14 (RFC 7323 2.3) */
+  uint8_t backoff;                        /* RTO doublings */
+  uint8_t retrans;                        /* retransmissions of the current head (SYN count) */
   uint8_t dupacks;
-  uint8_t quick;    /* quick ACKs left (Linux icsk_ack.quick) */
-  uint8_t probes;   /* keepalive / zero-window probes unanswered */
-  uint16_t mss;     /* send MSS (payload bytes) */
-  uint16_t rcv_mss; /* estimate of the peer's segment size */
-  uint16_t peer_mss;
-  uint16_t user_mss;     /* TCP_MAXSEG, 0 = none */
-  uint8_t so_error;      /* pending error (positive errno), reported once */
-  uint8_t soft_err;      /* ICMP soft error, reported on timeout (Linux sk_err_soft) */
+  uint8_t quick;         /* quick ACKs left (Linux icsk_ack.quick) */
+  uint8_t probes;        /* keepalive / zero-window probes unanswered */
   uint8_t scaling_ratio; /* Linux tp->scaling_ratio: window per 256 bytes of buffer */
-  uint8_t pad_;
+  uint16_t mss;          /* send MSS (payload bytes) */
+  uint16_t rcv_mss;      /* estimate of the peer's segment size */
+  uint16_t peer_mss;
+  uint16_t user_mss;   /* TCP_MAXSEG, 0 = none */
+  uint8_t so_error;    /* pending error (positive errno), reported once */
+  uint8_t soft_err;    /* ICMP soft error, reported on timeout (Linux sk_err_soft) */
   uint8_t syn_retries; /* TCP_SYNCNT, 0 = config */
   uint8_t keepcnt;
-  uint8_t tlp;    /* RFC 8985: 1 = the RTO slot holds a probe timeout,
-                     2 = a probe is out (until tlp_high is ACKed) */
-  int8_t linger2; /* TCP_LINGER2 s (<= 120): 0 = fin_timeout, <0 = none */
+  uint8_t tlp : 2;        /* RFC 8985: 1 = the RTO slot holds a probe timeout,
+                             2 = a probe is out (until tlp_high is ACKed) */
+  uint8_t clamp_full : 1; /* window clamp = the full space (Linux, once the ratio is learned) */
+  int8_t linger2;         /* TCP_LINGER2 s (<= 120): 0 = fin_timeout, <0 = none */
+  uint16_t last_seg_size; /* Linux icsk_ack.last_seg_size */
   uint32_t tlp_high;
   uint32_t snd_sml;          /* end of the last small segment sent (Minshall-Nagle) */
   uint32_t dsack_l, dsack_r; /* RFC 2883 D-SACK to report (empty if equal) */
@@ -337,6 +339,15 @@ void us_tcp_trace_state(struct ustcp_stack *s, const struct us_ent *e, int old_s
 /* Buffer sizing */
 void us_tcp_init_buffers(struct ustcp_stack *s, struct us_tcb *t);
 uint32_t us_tcp_rcv_space(const struct us_tcb *t);
+/* Linux tcp_win_from_space() / tcp_space_from_win(): buffer bytes (skb
+ * truesize) <-> window bytes at the connection's scaling_ratio. */
+uint32_t us_tcp_win_from_space(const struct us_tcb *t, uint64_t space);
+uint64_t us_tcp_space_from_win(const struct us_tcb *t, uint32_t win);
+/* Estimated truesize of a received segment of `len` payload bytes behind
+ * `hdr` header bytes (a linear skb as the TUN driver builds it). */
+uint32_t us_tcp_truesize(uint32_t len, uint32_t hdr);
+/* Linux tcp_space(): window for the free part of the receive buffer. */
+uint32_t us_tcp_free_space(const struct us_tcb *t);
 /* Linux window_clamp: the space less one segment kept in reserve
  * (tcp_init_buffer_space "force reservation of one segment"). */
 uint32_t us_tcp_window_clamp(const struct ustcp_stack *s, const struct us_tcb *t);

@@ -46,48 +46,59 @@ static void sndq_copy(struct us_tcb *t, uint32_t off, uint8_t *dst, uint32_t len
   }
 }
 
-static uint32_t win_from_free(const struct us_tcb *t, uint32_t free_sp)
-{
-  (void)t;
-  return free_sp;
-}
-
-/* The window we advertise (Linux __tcp_select_window, simplified):
- * free space bounded by rcv_ssthresh, receiver SWS avoidance (RFC 9293
- * 3.8.6.2.2: no increase of less than min(space/2, MSS)), never shrinking
- * the right edge already offered (RFC 9293 3.8.6). */
+/* The window we advertise: Linux 6.18 __tcp_select_window() and
+ * tcp_select_window(). Free space is the free part of the receive buffer
+ * in window bytes (us_tcp_free_space: truesize at the scaling ratio).
+ * Below half the full space quick-ACK mode ends and the window is zero
+ * under one segment (receiver SWS, RFC 9293 3.8.6.2.2); rcv_ssthresh
+ * bounds it; without window scaling it is a multiple of the segment size
+ * (kept if within one segment of the free space); the right edge already
+ * offered never moves back (RFC 9293 3.8.6). */
 uint32_t us_tcp_select_window(struct ustcp_stack *s, struct us_tcb *t)
 {
-  (void)s;
-  uint64_t held = t->rcvq.len + (t->ofo ? t->ofo->bytes : 0);
-  uint32_t space = t->rcv_space;
-  uint32_t free_sp = held >= space ? 0 : (uint32_t)(space - held);
-  uint32_t mss = t->rcv_mss ? t->rcv_mss : US_TCP_DEFAULT_MSS;
-  uint32_t win;
-  if (free_sp < space / 2) {
-    if (t->rcv_ssthresh > 4u * mss)
-      t->rcv_ssthresh = 4u * mss > space ? space : 4u * mss;
-    if (free_sp < mss && free_sp < space / 2)
-      free_sp = 0;
-  }
-  win = win_from_free(t, free_sp);
-  if (win > t->rcv_ssthresh)
-    win = t->rcv_ssthresh;
-  if (t->rcv_wscale) {
-    /* Linux: round up to the scale so nothing is lost to the shift. */
-    uint32_t g = 1u << t->rcv_wscale;
-    if (win & (g - 1))
-      win = (win + g - 1) & ~(g - 1);
+  int64_t mss = t->rcv_mss ? t->rcv_mss : US_TCP_DEFAULT_MSS;
+  int64_t free_sp = us_tcp_free_space(t);
+  int64_t allowed = t->rcv_space;
+  int64_t full = us_tcp_window_clamp(s, t);
+  uint32_t g = 1u << t->rcv_wscale;
+  int64_t win;
+  if (full > allowed)
+    full = allowed;
+  if (mss > full)
+    mss = full;
+  if (mss <= 0) {
+    win = 0;
+  } else {
+    bool zero = false;
+    if (free_sp < full / 2) {
+      t->quick = 0;
+      free_sp &= ~(int64_t)(g - 1);
+      if (free_sp < allowed / 16 || free_sp < mss)
+        zero = true;
+    }
+    if (zero) {
+      win = 0;
+    } else {
+      if (free_sp > t->rcv_ssthresh)
+        free_sp = t->rcv_ssthresh;
+      if (t->rcv_wscale) {
+        win = (free_sp + g - 1) & ~(int64_t)(g - 1);
+      } else {
+        win = (int64_t)(uint32_t)(t->rcv_adv - t->rcv_wup);
+        if (win <= free_sp - mss || win > free_sp)
+          win = free_sp / mss * mss;
+        else if (mss == full && free_sp > win + full / 2)
+          win = free_sp;
+      }
+    }
   }
   uint32_t cur = seq_gt(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
-  if (win < cur) {
-    uint32_t g = 1u << t->rcv_wscale;
+  if (win < (int64_t)cur)
     win = (cur + g - 1) & ~(g - 1);
-  }
   uint32_t maxw = 65535u << t->rcv_wscale;
   if (win > maxw)
     win = maxw;
-  return win;
+  return (uint32_t)win;
 }
 
 uint8_t us_tcp_syn_wscale(const struct ustcp_stack *s, const struct us_tcb *t)

@@ -289,13 +289,15 @@ void us_tcp_rcv_consumed(struct ustcp_stack *s, struct us_tcb *t, size_t n)
   uint32_t rtt = t->srtt_us ? t->srtt_us : 1000u;
   if (us_tcp_now_us(s) - t->drs_time_us >= rtt) {
     if (!(t->flags & TF_RCVBUF_LOCK) && t->drs_copied > t->rcv_space / 2) {
+      /* the buffer for twice the bytes read per RTT at the scaling ratio
+       * (tcp_space_from_win), at most tcp_rmem[2] */
       uint64_t want = (uint64_t)t->drs_copied * 2;
-      uint64_t cap = (uint64_t)s->cfg.rmem[2] / 2;
-      if (want > cap)
-        want = cap;
-      if (want > t->rcv_space) {
-        t->rcv_space = (uint32_t)want;
-        t->rcvbuf = (int32_t)(want * 2);
+      uint64_t buf = us_tcp_space_from_win(t, want > UINT32_MAX ? UINT32_MAX : (uint32_t)want);
+      if (buf > (uint64_t)s->cfg.rmem[2])
+        buf = (uint64_t)s->cfg.rmem[2];
+      if (buf > (uint64_t)t->rcvbuf) {
+        t->rcvbuf = (int32_t)buf;
+        t->rcv_space = us_tcp_rcv_space(t);
       }
     }
     t->drs_copied = 0;
@@ -306,7 +308,7 @@ void us_tcp_rcv_consumed(struct ustcp_stack *s, struct us_tcb *t, size_t n)
     ack = true;
   if (!ack && !(t->flags & TF_SHUT_RD)) {
     uint32_t cur = seq_gt(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
-    if (2u * cur <= t->rcv_space) {
+    if (2u * cur <= us_tcp_window_clamp(s, t)) { /* Linux: window_clamp */
       uint32_t nw = us_tcp_select_window(s, t);
       if (nw && nw >= 2u * cur)
         ack = true;
