@@ -346,6 +346,12 @@ uint64_t us_tcp_space_from_win(const struct us_tcb *t, uint32_t win);
 /* Estimated truesize of a received segment of `len` payload bytes behind
  * `hdr` header bytes (a linear skb as the TUN driver builds it). */
 uint32_t us_tcp_truesize(uint32_t len, uint32_t hdr);
+/* Linux tcp_under_memory_pressure(): the stack's memory is past two thirds
+ * of its cap (Linux: tcp_mem[1] is two thirds of tcp_mem[2]). */
+static inline bool us_tcp_mem_pressure(const struct ustcp_stack *s)
+{
+  return s->mem_bytes > s->mem_limit / 3 * 2;
+}
 /* Linux tcp_space(): window for the free part of the receive buffer. */
 uint32_t us_tcp_free_space(const struct us_tcb *t);
 /* Linux window_clamp: the space less one segment kept in reserve
@@ -450,6 +456,9 @@ uint32_t us_tcp_ofo_pull(struct ustcp_stack *s, struct us_tcb *t, bool *fin);
  * it in the ofo queue and SACKs its sequence number); -1 without memory. */
 int us_tcp_ofo_fin(struct ustcp_stack *s, struct us_tcb *t, uint32_t seq);
 void us_tcp_ofo_free(struct ustcp_stack *s, struct us_tcb *t);
+/* Linux tcp_prune_ofo_queue(): drop the highest out-of-order range (and a
+ * FIN held beyond it) to make memory for in-order data; bytes dropped. */
+uint32_t us_tcp_ofo_prune(struct ustcp_stack *s, struct us_tcb *t);
 /* Fill our SACK blocks (RFC 2018 4: most recent first). */
 uint8_t us_tcp_sack_blocks(const struct us_tcb *t, struct us_tcp_sack_block *b, uint8_t max);
 

@@ -249,7 +249,7 @@ static void grow_window(struct ustcp_stack *s, struct us_tcb *t, const struct us
   uint32_t clamp = us_tcp_window_clamp(s, t);
   uint32_t space = us_tcp_free_space(t);
   uint32_t lim = clamp < space ? clamp : space;
-  if (lim <= t->rcv_ssthresh)
+  if (lim <= t->rcv_ssthresh || us_tcp_mem_pressure(s))
     return;
   uint32_t adv = (uint32_t)s->cfg.mtu - 40 - ((t->flags & TF_TS_OK) ? 12 : 0);
   uint32_t incr = 2u * adv;
@@ -610,6 +610,13 @@ static bool rcv_data(struct ustcp_stack *s, struct us_tcb **tp, struct us_seg *s
     }
     if (len && seq == t->rcv_nxt) {
       size_t n = us_bq_append(s, &t->rcvq, d, len);
+      /* Linux tcp_try_rmem_schedule() -> tcp_prune_ofo_queue(): in-order
+       * data comes first; out-of-order data (highest first) makes room
+       * (else held ranges could take all memory and the hole never fill). */
+      while (n < len && t->ofo && us_tcp_ofo_prune(s, t)) {
+        us_stat_inc(s, USTCP_STAT_TCP_OFO_PRUNED);
+        n += us_bq_append(s, &t->rcvq, d + n, len - n);
+      }
       t->rcv_nxt += (uint32_t)n;
       if (n < len) {
         fin = false;

@@ -72,6 +72,11 @@ uint32_t us_tcp_select_window(struct ustcp_stack *s, struct us_tcb *t)
     bool zero = false;
     if (free_sp < full / 2) {
       t->quick = 0;
+      if (us_tcp_mem_pressure(s)) { /* tcp_adjust_rcv_ssthresh() */
+        uint32_t adv = (uint32_t)s->cfg.mtu - 40 - ((t->flags & TF_TS_OK) ? 12 : 0);
+        if (t->rcv_ssthresh > 4u * adv)
+          t->rcv_ssthresh = 4u * adv;
+      }
       free_sp &= ~(int64_t)(g - 1);
       if (free_sp < allowed / 16 || free_sp < mss)
         zero = true;
