@@ -77,6 +77,8 @@
   X(PAWS_ESTAB_REJECTED, "PAWSEstab", "segments rejected by PAWS")                                 \
   X(TCP_OFO_QUEUE, "TCPOFOQueue", "segments queued out of order")                                  \
   X(TCP_OFO_DROP, "TCPOFODrop", "out-of-order segments dropped (memory)")                          \
+  X(TCP_OFO_PRUNED, "OfoPruned", "out-of-order data dropped to queue in-order data")               \
+  X(TCP_SACK_RENEGING, "TCPSACKReneging", "peer discarded data it had SACKed (seen at RTO)")       \
   X(TCP_PURE_ACKS, "TCPPureAcks", "pure ACKs received")                                            \
   X(TCP_DELAYED_ACKS, "DelayedACKs", "delayed ACKs sent")                                          \
   X(TCP_DSACK_OLD_SENT, "TCPDSACKOldSent", "D-SACKs sent for old data")                            \

@@ -39,6 +39,7 @@ int us_tcp_init(struct ustcp_stack *s)
   us_pool_init(&tc->listen_pool, sizeof(struct us_listen), 16);
   us_pool_init(&tc->cc_pool, sizeof(struct us_cubic), 64);
   us_tcp_tw_init(s);
+  us_pool_init(&tc->skb_pool, sizeof(struct us_sndskb), 16);
   tc->hash_seed = us_rng_next(&s->rng);
   tc->port_hint = us_rng_u32(&s->rng);
   /* CUBIC, upstream Linux's default (RFC 9438). */
@@ -58,6 +59,7 @@ void us_tcp_fini(struct ustcp_stack *s)
   us_pool_fini(&tc->sack_pool);
   us_pool_fini(&tc->listen_pool);
   us_pool_fini(&tc->cc_pool);
+  us_pool_fini(&tc->skb_pool);
   free(tc->ehash);
   free(tc->bhash);
   free(tc);
@@ -270,6 +272,7 @@ struct us_tcb *us_tcb_alloc(struct ustcp_stack *s)
   t->rto_us = (uint32_t)(US_TCP_RTO_INIT / 1000);
   t->mss = US_TCP_DEFAULT_MSS;
   t->rcv_mss = US_TCP_DEFAULT_MSS;
+  t->scaling_ratio = US_TCP_DEFAULT_SCALING_RATIO;
   t->linger2 = 0;
   t->keepidle = (uint16_t)s->cfg.keepalive_time;
   t->keepintvl = (uint16_t)s->cfg.keepalive_intvl;
@@ -287,6 +290,7 @@ static void tcb_release(struct ustcp_stack *s, struct us_tcb *t)
   us_bq_clear(s, &t->rcvq);
   us_tcp_ofo_free(s, t);
   us_tcp_sack_free(s, t);
+  us_tcp_sndskb_free(s, t);
   if (s->tcp->cc->release)
     s->tcp->cc->release(s, t);
 }
@@ -347,7 +351,7 @@ struct us_tcb *us_tcp_done(struct ustcp_stack *s, struct us_tcb *t)
 
 struct us_tcb *us_tcp_reset(struct ustcp_stack *s, struct us_tcb *t, int err)
 {
-  t->so_error = (int16_t)err;
+  t->so_error = (uint8_t)err;
   t->flags |= TF_RESET;
   /* Linux tcp_reset(): data already queued stays readable (before the
    * error); only the send queue is purged. */
@@ -372,9 +376,54 @@ bool us_tcp_is_sync(int state)
 
 /* ---------------------------------------------------------- buffer sizes */
 
-/* Linux 6.x: the window is half the receive buffer (default scaling ratio
- * 50%: tcp_rmem[1] = 131072 -> 65536 of window). */
-uint32_t us_tcp_rcv_space(const struct us_tcb *t) { return (uint32_t)t->rcvbuf / 2; }
+/* Linux 6.18 tcp_full_space(): the window the whole receive buffer allows,
+ * half of it until a full-sized segment taught the scaling ratio
+ * (TCP_DEFAULT_SCALING_RATIO: tcp_rmem[1] = 131072 -> 65536 of window). */
+uint32_t us_tcp_rcv_space(const struct us_tcb *t)
+{
+  return us_tcp_win_from_space(t, (uint32_t)t->rcvbuf);
+}
+
+uint32_t us_tcp_win_from_space(const struct us_tcb *t, uint64_t space)
+{
+  return (uint32_t)((space * t->scaling_ratio) >> 8);
+}
+
+uint64_t us_tcp_space_from_win(const struct us_tcb *t, uint32_t win)
+{
+  return ((uint64_t)win << 8) / (t->scaling_ratio ? t->scaling_ratio : 1);
+}
+
+/* Linux: tun_get_user() allocates a linear skb of NET_SKB_PAD + the
+ * datagram (sock_alloc_send_pskb); __alloc_skb() rounds the head with the
+ * shared info (320 bytes) to a kmalloc size (heads up to 640 bytes come
+ * from skb_small_head_cache) and adds the sk_buff (256): the truesize.
+ * Drivers differ; this is the estimate the receive window is computed with
+ * (docs/linux-differences.md). */
+uint32_t us_tcp_truesize(uint32_t len, uint32_t hdr)
+{
+  uint32_t head = ((64u + hdr + len + 63u) & ~63u) + 320u;
+  uint32_t sz = 640;
+  while (sz < head)
+    sz = sz < 1024 ? 1024 : sz * 2;
+  return sz + 256u;
+}
+
+/* Linux tcp_space(): the window for the free part of the receive buffer.
+ * The buffer holds skbs, not bytes: the bytes held (in order and out of
+ * order) are counted as segments of the current segment-size estimate
+ * (rcv_mss), each at the truesize of such a segment; Linux charges each
+ * skb's own truesize (and coalesces some), which this does not track. */
+uint32_t us_tcp_free_space(const struct us_tcb *t)
+{
+  uint64_t held = t->rcvq.len + (t->ofo ? t->ofo->bytes : 0);
+  uint32_t seg = t->rcv_mss ? t->rcv_mss : US_TCP_DEFAULT_MSS;
+  uint32_t hdr = 40u + ((t->flags & TF_TS_OK) ? 12u : 0u);
+  uint64_t rmem = (held + seg - 1) / seg * us_tcp_truesize(seg, hdr);
+  if (rmem >= (uint64_t)(uint32_t)t->rcvbuf)
+    return 0;
+  return us_tcp_win_from_space(t, (uint32_t)t->rcvbuf - rmem);
+}
 
 uint32_t us_tcp_snd_space(const struct ustcp_stack *s, const struct us_tcb *t)
 {
@@ -391,9 +440,14 @@ uint32_t us_tcp_snd_space(const struct ustcp_stack *s, const struct us_tcb *t)
 
 uint32_t us_tcp_window_clamp(const struct ustcp_stack *s, const struct us_tcb *t)
 {
+  /* Linux tcp_measure_rcv_mss(): a new scaling ratio sets the clamp to
+   * tcp_win_from_space(rcvbuf) (tcp_set_window_clamp), no reserve. */
+  if (t->clamp_full)
+    return t->rcv_space;
   uint32_t adv = (uint32_t)s->cfg.mtu - 40 - ((t->flags & TF_TS_OK) ? 12 : 0);
+  /* tcp_init_buffer_space(): max(2 * advmss, maxwin - advmss) */
   if (t->rcv_space > 2 * adv)
-    return t->rcv_space - adv;
+    return t->rcv_space - adv > 2 * adv ? t->rcv_space - adv : 2 * adv;
   return t->rcv_space;
 }
 

@@ -39,7 +39,8 @@
 #define US_TCP_INIT_CWND 10    /* RFC 6928 */
 #define US_TCP_OFO_MAX_RANGES 64
 #define US_TCP_SACK_MAX_RANGES 32
-#define US_TCP_OOW_RATELIMIT_MS 500 /* Linux tcp_invalid_ratelimit */
+#define US_TCP_OOW_RATELIMIT_MS 500      /* Linux tcp_invalid_ratelimit */
+#define US_TCP_DEFAULT_SCALING_RATIO 128 /* Linux 6.18 TCP_DEFAULT_SCALING_RATIO: 50% */
 
 /* ----------------------------------------------------------- hash entries */
 
@@ -110,6 +111,7 @@ enum {
 struct us_listen;
 struct us_ofo;
 struct us_sackb;
+struct us_sndskb;
 struct us_cc_ops;
 
 struct us_tcb {
@@ -126,25 +128,28 @@ struct us_tcb {
   struct us_tcb *aq_next;
 
   uint32_t flags;
-  uint32_t fd_refs; /* descriptors referring to this socket (src/socket) */
-  uint8_t state;    /* enum ustcp_tcp_state */
-  uint8_t snd_wscale, rcv_wscale;
-  uint8_t backoff; /* RTO doublings */
-  uint8_t retrans; /* retransmissions of the current head (SYN count) */
+  uint32_t fd_refs;                       /* descriptors referring to this socket (src/socket) */
+  uint8_t state;                          /* enum ustcp_tcp_state */
+  uint8_t snd_wscale : 4, rcv_wscale : 4; /* <= 14 (RFC 7323 2.3) */
+  uint8_t backoff;                        /* RTO doublings */
+  uint8_t retrans;                        /* retransmissions of the current head (SYN count) */
   uint8_t dupacks;
-  uint8_t quick;    /* quick ACKs left (Linux icsk_ack.quick) */
-  uint8_t probes;   /* keepalive / zero-window probes unanswered */
-  uint16_t mss;     /* send MSS (payload bytes) */
-  uint16_t rcv_mss; /* estimate of the peer's segment size */
+  uint8_t quick;         /* quick ACKs left (Linux icsk_ack.quick) */
+  uint8_t probes;        /* keepalive / zero-window probes unanswered */
+  uint8_t scaling_ratio; /* Linux tp->scaling_ratio: window per 256 bytes of buffer */
+  uint16_t mss;          /* send MSS (payload bytes) */
+  uint16_t rcv_mss;      /* estimate of the peer's segment size */
   uint16_t peer_mss;
   uint16_t user_mss;   /* TCP_MAXSEG, 0 = none */
-  int16_t so_error;    /* pending error (positive errno), reported once */
-  int16_t soft_err;    /* ICMP soft error, reported on timeout (Linux sk_err_soft) */
+  uint8_t so_error;    /* pending error (positive errno), reported once */
+  uint8_t soft_err;    /* ICMP soft error, reported on timeout (Linux sk_err_soft) */
   uint8_t syn_retries; /* TCP_SYNCNT, 0 = config */
   uint8_t keepcnt;
-  uint8_t tlp;    /* RFC 8985: 1 = the RTO slot holds a probe timeout,
-                     2 = a probe is out (until tlp_high is ACKed) */
-  int8_t linger2; /* TCP_LINGER2 s (<= 120): 0 = fin_timeout, <0 = none */
+  uint8_t tlp : 2;        /* RFC 8985: 1 = the RTO slot holds a probe timeout,
+                             2 = a probe is out (until tlp_high is ACKed) */
+  uint8_t clamp_full : 1; /* window clamp = the full space (Linux, once the ratio is learned) */
+  int8_t linger2;         /* TCP_LINGER2 s (<= 120): 0 = fin_timeout, <0 = none */
+  uint16_t last_seg_size; /* Linux icsk_ack.last_seg_size */
   uint32_t tlp_high;
   uint32_t snd_sml;          /* end of the last small segment sent (Minshall-Nagle) */
   uint32_t dsack_l, dsack_r; /* RFC 2883 D-SACK to report (empty if equal) */
@@ -166,8 +171,8 @@ struct us_tcb {
   /* RFC 6298, microseconds */
   uint32_t srtt_us, rttvar_us, rto_us;
   uint32_t rtt_seq;
-  uint32_t drs_copied; /* receive-buffer autotuning (Linux DRS) */
-  ustcp_time_t rtt_time;
+  uint32_t drs_copied;        /* receive-buffer autotuning (Linux DRS) */
+  struct us_sndskb *sndskb;   /* Linux's skbs of the unsent data (NULL until needed) */
   ustcp_time_t retrans_stamp; /* first retransmission episode start */
   ustcp_time_t last_rcv;      /* keepalive idle, delayed ACK ato */
   ustcp_time_t last_snd_data;
@@ -183,7 +188,8 @@ struct us_tcb {
   uint32_t ato_us;        /* delayed-ACK timeout (Linux icsk_ack.ato) */
   uint32_t snd_cur_off;   /* send cursor: queue offset of snd_cur's first byte */
   struct us_chunk *snd_cur;
-  ustcp_time_t drs_time;
+  uint32_t rtt_time_us; /* when rtt_seq was sent (us, wraps; differences only) */
+  uint32_t drs_time_us; /* start of the DRS measurement (us, wraps) */
 
   /* TCP_INFO counters (Linux tcp_sock, RFC 4898 names) */
   uint32_t segs_in, segs_out, data_segs_in, data_segs_out;
@@ -253,6 +259,25 @@ struct us_ofo {
   struct us_ofo_range r[US_TCP_OFO_MAX_RANGES];
 };
 
+/* The unsent data as Linux's write queue holds it: skbs built by
+ * tcp_sendmsg_locked() (size goal, forced pushes) and reshaped by
+ * tcp_write_xmit() (tcp_grow_skb, tso_fragment). Runs of equal-sized skbs,
+ * PSH only possible on the last skb of a run. Allocated while there is
+ * unsent data or a push is pending (pushed_seq short of the write end). */
+#define US_TCP_SKB_RUNS 32
+struct us_skb_run {
+  uint32_t end; /* sequence after the run's last skb */
+  uint16_t n;   /* skbs of equal size in the run */
+  uint8_t psh;  /* the last skb carries PSH */
+  uint8_t pad_;
+};
+struct us_sndskb {
+  uint32_t pushed_seq; /* Linux tp->pushed_seq */
+  uint32_t start;      /* sequence of runs[0]'s first byte */
+  uint32_t nrun;
+  struct us_skb_run r[US_TCP_SKB_RUNS];
+};
+
 /* What the peer reported SACKed (RFC 2018 / 6675 scoreboard). */
 struct us_sackb {
   uint32_t n;
@@ -268,6 +293,7 @@ struct us_tcp {
   uint32_t bhash_mask, bhash_count;
   struct us_listen *lhash[256]; /* listeners only, by port (Linux lhash2) */
   struct us_pool tcb_pool, req_pool, tw_pool, ofo_pool, sack_pool, listen_pool, cc_pool;
+  struct us_pool skb_pool; /* struct us_sndskb */
   uint64_t n_tcb, n_req, n_tw;
   struct us_tw *tw_first, *tw_last; /* TIME_WAIT entries by deadline (FIFO) */
   struct us_timer tw_timer;         /* at tw_first->when */
@@ -356,6 +382,21 @@ void us_tcp_trace_state(struct ustcp_stack *s, const struct us_ent *e, int old_s
 /* Buffer sizing */
 void us_tcp_init_buffers(struct ustcp_stack *s, struct us_tcb *t);
 uint32_t us_tcp_rcv_space(const struct us_tcb *t);
+/* Linux tcp_win_from_space() / tcp_space_from_win(): buffer bytes (skb
+ * truesize) <-> window bytes at the connection's scaling_ratio. */
+uint32_t us_tcp_win_from_space(const struct us_tcb *t, uint64_t space);
+uint64_t us_tcp_space_from_win(const struct us_tcb *t, uint32_t win);
+/* Estimated truesize of a received segment of `len` payload bytes behind
+ * `hdr` header bytes (a linear skb as the TUN driver builds it). */
+uint32_t us_tcp_truesize(uint32_t len, uint32_t hdr);
+/* Linux tcp_under_memory_pressure(): the stack's memory is past two thirds
+ * of its cap (Linux: tcp_mem[1] is two thirds of tcp_mem[2]). */
+static inline bool us_tcp_mem_pressure(const struct ustcp_stack *s)
+{
+  return s->mem_bytes > s->mem_limit / 3 * 2;
+}
+/* Linux tcp_space(): window for the free part of the receive buffer. */
+uint32_t us_tcp_free_space(const struct us_tcb *t);
 /* Linux window_clamp: the space less one segment kept in reserve
  * (tcp_init_buffer_space "force reservation of one segment"). */
 uint32_t us_tcp_window_clamp(const struct ustcp_stack *s, const struct us_tcb *t);
@@ -366,6 +407,11 @@ uint32_t us_tcp_isn(struct ustcp_stack *s, uint32_t la, uint16_t lp, uint32_t ra
 uint32_t us_tcp_ts_offset(struct ustcp_stack *s, uint32_t la, uint32_t ra);
 int us_tcp_pick_port(struct ustcp_stack *s, uint32_t la, uint32_t ra, uint16_t rp, uint16_t *out);
 int us_tcp_pick_listen_port(struct ustcp_stack *s, uint16_t *out);
+/* A 32-bit microsecond clock for stamps only compared by difference. */
+static inline uint32_t us_tcp_now_us(const struct ustcp_stack *s)
+{
+  return (uint32_t)(s->now / 1000u);
+}
 static inline uint32_t us_tcp_ts_now(const struct ustcp_stack *s)
 {
   return (uint32_t)(s->now / 1000000u); /* Linux: 1 ms timestamp clock */
@@ -392,6 +438,15 @@ void us_tcp_send_raw(struct ustcp_stack *s, uint32_t la, uint16_t lp, uint32_t r
                      const struct us_tcp_opts *o);
 void us_tcp_send_synack(struct ustcp_stack *s, struct us_req *r);
 uint32_t us_tcp_select_window(struct ustcp_stack *s, struct us_tcb *t);
+/* Linux tcp_xmit_size_goal(): bytes per skb tcp_sendmsg builds. */
+uint32_t us_tcp_size_goal(const struct us_tcb *t);
+/* Linux tcp_sendmsg_locked() after the checks: queue `want` bytes of the
+ * iovecs (after `skip`) skb by skb with Linux's pushes and PSH marks, and
+ * send; `cut` = the call queues less than asked (buffer full). Returns
+ * bytes queued. */
+size_t us_tcp_write(struct ustcp_stack *s, struct us_tcb *t, const struct iovec *iov, int iovcnt,
+                    size_t skip, size_t want, int flags, bool cut);
+void us_tcp_sndskb_free(struct ustcp_stack *s, struct us_tcb *t);
 /* Linux tcp_oow_rate_limited(): one out-of-window ACK (challenge ACKs
  * included) per 500 ms per connection. */
 bool us_tcp_challenge_ok(struct ustcp_stack *s, struct us_tcb *t);
@@ -445,6 +500,9 @@ uint32_t us_tcp_ofo_pull(struct ustcp_stack *s, struct us_tcb *t, bool *fin);
  * it in the ofo queue and SACKs its sequence number); -1 without memory. */
 int us_tcp_ofo_fin(struct ustcp_stack *s, struct us_tcb *t, uint32_t seq);
 void us_tcp_ofo_free(struct ustcp_stack *s, struct us_tcb *t);
+/* Linux tcp_prune_ofo_queue(): drop the highest out-of-order range (and a
+ * FIN held beyond it) to make memory for in-order data; bytes dropped. */
+uint32_t us_tcp_ofo_prune(struct ustcp_stack *s, struct us_tcb *t);
 /* Fill our SACK blocks (RFC 2018 4: most recent first). */
 uint8_t us_tcp_sack_blocks(const struct us_tcb *t, struct us_tcp_sack_block *b, uint8_t max);
 

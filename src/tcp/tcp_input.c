@@ -91,8 +91,7 @@ static void rtt_on_ack(struct ustcp_stack *s, struct us_tcb *t, const struct us_
 {
   if ((t->flags & TF_RTT_TIMING) && seq_gt(ack, t->rtt_seq)) {
     t->flags &= ~TF_RTT_TIMING;
-    ustcp_time_t d = s->now - t->rtt_time;
-    us_tcp_rtt_sample(t, (uint32_t)(d / 1000u));
+    us_tcp_rtt_sample(t, us_tcp_now_us(s) - t->rtt_time_us);
     return;
   }
   if ((t->flags & TF_TS_OK) && sg->h.opt.ts_ok && sg->h.opt.ts_ecr && !t->retrans) {
@@ -152,7 +151,7 @@ static void rcv_synsent(struct ustcp_stack *s, struct us_tcb *t, struct us_seg *
     t->snd_una = h->ack;
     t->delivered++; /* the SYN (Linux tcp_clean_rtx_queue) */
     if (!t->retrans && (t->flags & TF_RTT_TIMING))
-      us_tcp_rtt_sample(t, (uint32_t)((s->now - t->rtt_time) / 1000u));
+      us_tcp_rtt_sample(t, us_tcp_now_us(s) - t->rtt_time_us);
     t->flags &= ~TF_RTT_TIMING;
     t->backoff = 0;
     t->retrans = 0;
@@ -204,17 +203,106 @@ static struct us_tcb *rcv_reset(struct ustcp_stack *s, struct us_tcb *t)
   return us_tcp_reset(s, t, err);
 }
 
-/* Linux tcp_grow_window / tcp_event_data_recv: learn the peer's segment
- * size, start quick-ACK mode on the first data, adapt the ACK timeout. */
-static void event_data_recv(struct ustcp_stack *s, struct us_tcb *t, uint32_t len)
+/* Linux tcp_measure_rcv_mss(): a segment at least as long as the segment
+ * size estimate updates it; if its length differs, the scaling ratio is
+ * relearned from its length and truesize (Linux 6.x), and the window clamp
+ * becomes the full space of the buffer at that ratio. */
+static void measure_rcv_mss(struct ustcp_stack *s, struct us_tcb *t, const struct us_seg *sg)
 {
   uint32_t adv = (uint32_t)s->cfg.mtu - 40;
-  if (len > t->rcv_mss)
-    t->rcv_mss = (uint16_t)(len > adv ? adv : len);
+  uint32_t len = sg->len;
+  uint32_t hdr = sg->ip->hdr_len + sg->h.hdr_len;
+  uint32_t lss = t->last_seg_size;
+  t->last_seg_size = 0;
+  if (len < t->rcv_mss) {
+    /* Linux: a shorter segment (with its header) counts as the peer's
+     * segment size once two in a row have the same length, if it is at
+     * least 536 + 20 bytes, or 88 + 20 without PSH/FIN/URG/SYN. */
+    uint32_t l = len + sg->h.hdr_len;
+    uint32_t thl = 20u + ((t->flags & TF_TS_OK) ? 12u : 0u);
+    if (l >= US_TCP_DEFAULT_MSS + 20u ||
+        (l >= US_TCP_MIN_MSS + 20u &&
+         !(sg->h.flags & (US_TCP_FIN | US_TCP_URG | US_TCP_SYN | US_TCP_PSH)))) {
+      l -= thl;
+      t->last_seg_size = (uint16_t)l;
+      if (l == lss)
+        t->rcv_mss = (uint16_t)l;
+    }
+    return;
+  }
+  if (len != t->rcv_mss) {
+    uint32_t r = (uint32_t)(((uint64_t)len << 8) / us_tcp_truesize(len, hdr));
+    r = r > 255 ? 255 : (r ? r : 1);
+    if (r != t->scaling_ratio) {
+      uint32_t old = us_tcp_window_clamp(s, t);
+      t->scaling_ratio = (uint8_t)r;
+      t->rcv_space = us_tcp_rcv_space(t);
+      t->clamp_full = 1;
+      if (t->rcv_space < old) {
+        if (t->rcv_ssthresh > t->rcv_space)
+          t->rcv_ssthresh = t->rcv_space;
+      } else {
+        /* tcp_set_window_clamp(): rcv_ssthresh at least the window offered */
+        uint32_t wnd = t->rcv_adv - t->rcv_wup;
+        if (wnd > t->rcv_space)
+          wnd = t->rcv_space;
+        if (wnd > t->rcv_ssthresh)
+          t->rcv_ssthresh = wnd;
+      }
+    }
+  }
+  t->rcv_mss = (uint16_t)(len > adv ? adv : len);
+}
+
+/* Linux tcp_grow_window(): raise rcv_ssthresh by two segments (at least
+ * twice this one) while the free space allows, if a segment of this size
+ * fits its truesize in the window; a growing window keeps one quick ACK. */
+static void grow_window(struct ustcp_stack *s, struct us_tcb *t, const struct us_seg *sg)
+{
+  uint32_t len = sg->len;
+  uint32_t hdr = sg->ip->hdr_len + sg->h.hdr_len;
+  uint32_t clamp = us_tcp_window_clamp(s, t);
+  uint32_t space = us_tcp_free_space(t);
+  uint32_t lim = clamp < space ? clamp : space;
+  if (lim <= t->rcv_ssthresh || us_tcp_mem_pressure(s))
+    return;
+  uint32_t adv = (uint32_t)s->cfg.mtu - 40 - ((t->flags & TF_TS_OK) ? 12 : 0);
+  uint32_t incr = 2u * adv;
+  uint32_t ts = us_tcp_truesize(len, hdr);
+  if (us_tcp_win_from_space(t, ts) > len) {
+    /* Linux __tcp_grow_window(): a segment with more overhead grows the
+     * window only while rcv_ssthresh is small against tcp_rmem[2]. */
+    uint32_t tw = us_tcp_win_from_space(t, ts) >> 1;
+    uint32_t w = us_tcp_win_from_space(t, (uint32_t)s->cfg.rmem[2]) >> 1;
+    incr = 0;
+    while (t->rcv_ssthresh <= w) {
+      if (tw <= len) {
+        incr = 2u * t->rcv_mss;
+        break;
+      }
+      tw >>= 1;
+      w >>= 1;
+    }
+    if (!incr)
+      return;
+  }
+  if (incr < 2u * len)
+    incr = 2u * len;
+  uint32_t room = lim - t->rcv_ssthresh;
+  t->rcv_ssthresh += incr < room ? incr : room;
+  t->quick |= 1; /* Linux: icsk_ack.quick |= 1 (a bit OR: 2 becomes 3) */
+}
+
+/* Linux tcp_event_data_recv: learn the peer's segment size, start quick-ACK
+ * mode on the first data, adapt the ACK timeout, grow the window. */
+static void event_data_recv(struct ustcp_stack *s, struct us_tcb *t, const struct us_seg *sg)
+{
+  uint32_t len = sg->len;
+  measure_rcv_mss(s, t, sg);
   if (!t->ato_us) {
     uint32_t wnd = t->rcv_adv - t->rcv_wup;
     uint32_t q = wnd / (2u * t->rcv_mss);
-    if (q < 2)
+    if (q == 0) /* Linux tcp_incr_quickack() */
       q = 2;
     t->quick = (uint8_t)(q > 16 ? 16 : q);
     t->ato_us = (uint32_t)(US_TCP_ATO_MIN / 1000);
@@ -230,12 +318,8 @@ static void event_data_recv(struct ustcp_stack *s, struct us_tcb *t, uint32_t le
     }
   }
   t->lrcvtime = s->now;
-  uint32_t clamp = us_tcp_window_clamp(s, t);
-  if (t->rcv_ssthresh < clamp && len >= t->rcv_mss / 2) {
-    t->rcv_ssthresh += 2u * t->rcv_mss;
-    if (t->rcv_ssthresh > clamp)
-      t->rcv_ssthresh = clamp;
-  }
+  if (len >= 128)
+    grow_window(s, t, sg);
 }
 
 static ustcp_time_t delack_timeout(const struct us_tcb *t)
@@ -565,6 +649,13 @@ static bool rcv_data(struct ustcp_stack *s, struct us_tcb **tp, struct us_seg *s
     }
     if (len && seq == t->rcv_nxt) {
       size_t n = seg_append(s, &t->rcvq, sg, doff, len);
+      /* Linux tcp_try_rmem_schedule() -> tcp_prune_ofo_queue(): in-order
+       * data comes first; out-of-order data (highest first) makes room
+       * (else held ranges could take all memory and the hole never fill). */
+      while (n < len && t->ofo && us_tcp_ofo_prune(s, t)) {
+        us_stat_inc(s, USTCP_STAT_TCP_OFO_PRUNED);
+        n += seg_append(s, &t->rcvq, sg, doff + (uint32_t)n, len - (uint32_t)n);
+      }
       t->rcv_nxt += (uint32_t)n;
       if (n < len) {
         fin = false;
@@ -580,7 +671,7 @@ static bool rcv_data(struct ustcp_stack *s, struct us_tcb **tp, struct us_seg *s
           fin_at = t->rcv_nxt;
         }
       }
-      event_data_recv(s, t, len);
+      event_data_recv(s, t, sg);
     } else if (len) {
       const uint8_t *d = seg_linear(s, sg, doff, len);
       if (!d || us_tcp_ofo_insert(s, t, seq, d, len) < 0) {
@@ -933,5 +1024,5 @@ void us_tcp_icmp_error(struct ustcp_stack *s, uint8_t type, uint8_t code, const 
     us_tcp_reset(s, t, err);
     return;
   }
-  t->soft_err = (int16_t)err;
+  t->soft_err = (uint8_t)err;
 }

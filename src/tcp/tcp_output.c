@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "ip/ip.h"
 #include "tcp/tcp.h"
@@ -81,48 +82,64 @@ static int sndq_slices(struct us_tcb *t, uint32_t off, uint32_t len, struct iove
   return len ? 0 : n;
 }
 
-static uint32_t win_from_free(const struct us_tcb *t, uint32_t free_sp)
-{
-  (void)t;
-  return free_sp;
-}
-
-/* The window we advertise (Linux __tcp_select_window, simplified):
- * free space bounded by rcv_ssthresh, receiver SWS avoidance (RFC 9293
- * 3.8.6.2.2: no increase of less than min(space/2, MSS)), never shrinking
- * the right edge already offered (RFC 9293 3.8.6). */
+/* The window we advertise: Linux 6.18 __tcp_select_window() and
+ * tcp_select_window(). Free space is the free part of the receive buffer
+ * in window bytes (us_tcp_free_space: truesize at the scaling ratio).
+ * Below half the full space quick-ACK mode ends and the window is zero
+ * under one segment (receiver SWS, RFC 9293 3.8.6.2.2); rcv_ssthresh
+ * bounds it; without window scaling it is a multiple of the segment size
+ * (kept if within one segment of the free space); the right edge already
+ * offered never moves back (RFC 9293 3.8.6). */
 uint32_t us_tcp_select_window(struct ustcp_stack *s, struct us_tcb *t)
 {
-  (void)s;
-  uint64_t held = t->rcvq.len + (t->ofo ? t->ofo->bytes : 0);
-  uint32_t space = t->rcv_space;
-  uint32_t free_sp = held >= space ? 0 : (uint32_t)(space - held);
-  uint32_t mss = t->rcv_mss ? t->rcv_mss : US_TCP_DEFAULT_MSS;
-  uint32_t win;
-  if (free_sp < space / 2) {
-    if (t->rcv_ssthresh > 4u * mss)
-      t->rcv_ssthresh = 4u * mss > space ? space : 4u * mss;
-    if (free_sp < mss && free_sp < space / 2)
-      free_sp = 0;
-  }
-  win = win_from_free(t, free_sp);
-  if (win > t->rcv_ssthresh)
-    win = t->rcv_ssthresh;
-  if (t->rcv_wscale) {
-    /* Linux: round up to the scale so nothing is lost to the shift. */
-    uint32_t g = 1u << t->rcv_wscale;
-    if (win & (g - 1))
-      win = (win + g - 1) & ~(g - 1);
+  int64_t mss = t->rcv_mss ? t->rcv_mss : US_TCP_DEFAULT_MSS;
+  int64_t free_sp = us_tcp_free_space(t);
+  int64_t allowed = t->rcv_space;
+  int64_t full = us_tcp_window_clamp(s, t);
+  uint32_t g = 1u << t->rcv_wscale;
+  int64_t win;
+  if (full > allowed)
+    full = allowed;
+  if (mss > full)
+    mss = full;
+  if (mss <= 0) {
+    win = 0;
+  } else {
+    bool zero = false;
+    if (free_sp < full / 2) {
+      t->quick = 0;
+      if (us_tcp_mem_pressure(s)) { /* tcp_adjust_rcv_ssthresh() */
+        uint32_t adv = (uint32_t)s->cfg.mtu - 40 - ((t->flags & TF_TS_OK) ? 12 : 0);
+        if (t->rcv_ssthresh > 4u * adv)
+          t->rcv_ssthresh = 4u * adv;
+      }
+      free_sp &= ~(int64_t)(g - 1);
+      if (free_sp < allowed / 16 || free_sp < mss)
+        zero = true;
+    }
+    if (zero) {
+      win = 0;
+    } else {
+      if (free_sp > t->rcv_ssthresh)
+        free_sp = t->rcv_ssthresh;
+      if (t->rcv_wscale) {
+        win = (free_sp + g - 1) & ~(int64_t)(g - 1);
+      } else {
+        win = (int64_t)(uint32_t)(t->rcv_adv - t->rcv_wup);
+        if (win <= free_sp - mss || win > free_sp)
+          win = free_sp / mss * mss;
+        else if (mss == full && free_sp > win + full / 2)
+          win = free_sp;
+      }
+    }
   }
   uint32_t cur = seq_gt(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
-  if (win < cur) {
-    uint32_t g = 1u << t->rcv_wscale;
+  if (win < (int64_t)cur)
     win = (cur + g - 1) & ~(g - 1);
-  }
   uint32_t maxw = 65535u << t->rcv_wscale;
   if (win > maxw)
     win = maxw;
-  return win;
+  return (uint32_t)win;
 }
 
 uint8_t us_tcp_syn_wscale(const struct ustcp_stack *s, const struct us_tcb *t)
@@ -381,6 +398,288 @@ bool us_tcp_challenge_ok(struct ustcp_stack *s, struct us_tcb *t)
   return true;
 }
 
+/* ------------------------------------------------ Linux's skbs and PSH */
+
+/* Linux sk_gso_max_size on a TCP socket: GSO_LEGACY_MAX_SIZE less
+ * MAX_TCP_HEADER + 1 (sk_dst_gso_max_size). */
+#define GSO_MAX_SIZE (65536u - 321u)
+
+/* Linux tcp_xmit_size_goal(): the bytes tcp_sendmsg puts in one skb, whole
+ * segments up to half the peer's largest window (tcp_bound_to_half_wnd). */
+uint32_t us_tcp_size_goal(const struct us_tcb *t)
+{
+  uint32_t mss = t->mss ? t->mss : US_TCP_DEFAULT_MSS;
+  uint32_t goal = GSO_MAX_SIZE;
+  uint32_t cutoff = t->max_sndwnd > US_TCP_DEFAULT_MSS ? t->max_sndwnd / 2 : t->max_sndwnd;
+  if (cutoff && goal > cutoff)
+    goal = cutoff > 48 ? cutoff : 48; /* Linux: max(cutoff, 68 - header) */
+  goal = goal / mss * mss;
+  return goal > mss ? goal : mss;
+}
+
+/* Linux tcp_tso_autosize(): segments per GSO packet, from the pacing rate
+ * (200% of cwnd/srtt in slow start, 120% after; tcp_update_pacing_rate)
+ * for 1 ms (sk_pacing_shift 10) plus a bonus for small RTTs
+ * (tcp_tso_rtt_log 9), at least tcp_min_tso_segs (2). */
+static uint32_t tso_segs(const struct us_tcb *t)
+{
+  uint32_t mss = t->mss ? t->mss : US_TCP_DEFAULT_MSS;
+  uint64_t cwnd = t->cwnd / mss;
+  uint64_t out = (t->snd_nxt - t->snd_una) / mss;
+  uint64_t rate; /* bytes per second */
+  if (!t->srtt_us) {
+    rate = UINT64_MAX >> 12;
+  } else {
+    uint64_t pct = t->cwnd < t->ssthresh / 2 ? 200 : 120;
+    rate = (uint64_t)mss * (cwnd > out ? cwnd : out) * pct * 10000u / t->srtt_us;
+  }
+  uint64_t bytes = rate >> 10;
+  if (t->min_rtt_us) {
+    uint32_t r = t->min_rtt_us >> 9;
+    if (r < 32)
+      bytes += GSO_MAX_SIZE >> r;
+  }
+  if (bytes > GSO_MAX_SIZE)
+    bytes = GSO_MAX_SIZE;
+  uint64_t segs = bytes / mss;
+  return segs > 2 ? (uint32_t)segs : 2;
+}
+
+static uint32_t run_start(const struct us_sndskb *m, uint32_t i)
+{
+  return i ? m->r[i - 1].end : m->start;
+}
+
+static uint32_t run_skb_len(const struct us_sndskb *m, uint32_t i)
+{
+  return (m->r[i].end - run_start(m, i)) / m->r[i].n;
+}
+
+static void run_insert(struct us_sndskb *m, uint32_t i, uint32_t end, uint32_t n, bool psh)
+{
+  memmove(&m->r[i + 1], &m->r[i], (m->nrun - i) * sizeof(m->r[0]));
+  m->r[i].end = end;
+  m->r[i].n = (uint16_t)n;
+  m->r[i].psh = psh;
+  m->r[i].pad_ = 0;
+  m->nrun++;
+}
+
+static void run_remove(struct us_sndskb *m, uint32_t i)
+{
+  if (i == 0)
+    m->start = m->r[0].end;
+  memmove(&m->r[i], &m->r[i + 1], (m->nrun - i - 1) * sizeof(m->r[0]));
+  m->nrun--;
+}
+
+/* Make the last skb of run i a run of its own (its PSH goes with it). */
+static void run_split_last(struct us_sndskb *m, uint32_t i)
+{
+  if (m->r[i].n < 2)
+    return;
+  uint32_t len = run_skb_len(m, i);
+  bool psh = m->r[i].psh;
+  m->r[i].n--;
+  m->r[i].end -= len;
+  m->r[i].psh = 0;
+  run_insert(m, i + 1, m->r[i].end + len, 1, psh);
+}
+
+/* Make the first skb of run 0 a run of its own. */
+static void run_split_first(struct us_sndskb *m)
+{
+  if (m->r[0].n < 2)
+    return;
+  uint32_t len = run_skb_len(m, 0);
+  m->r[0].n--;
+  run_insert(m, 0, m->start + len, 1, false);
+}
+
+static uint32_t write_end(const struct us_tcb *t) { return t->snd_una + (uint32_t)t->sndq.len; }
+
+/* Drop what was sent: runs[0] starts at SND.NXT afterwards. A partly sent
+ * skb keeps its flags on the rest (tso_fragment). Frees the model when no
+ * data is unsent and nothing awaits a push. */
+static struct us_sndskb *skb_sync(struct ustcp_stack *s, struct us_tcb *t)
+{
+  struct us_sndskb *m = t->sndskb;
+  if (!m)
+    return NULL;
+  uint32_t nxt = t->snd_nxt;
+  while (m->nrun && seq_leq(m->r[0].end, nxt))
+    run_remove(m, 0);
+  if (m->nrun && seq_lt(m->start, nxt)) {
+    uint32_t len = run_skb_len(m, 0);
+    uint32_t k = (nxt - m->start) / len;
+    m->r[0].n = (uint16_t)(m->r[0].n - k);
+    m->start += k * len;
+    if (seq_lt(m->start, nxt)) {
+      run_split_first(m);
+      m->start = nxt;
+    }
+  }
+  if (!m->nrun) {
+    m->start = nxt;
+    if (m->pushed_seq == write_end(t)) {
+      us_pool_free(&s->tcp->skb_pool, m);
+      t->sndskb = NULL;
+      return NULL;
+    }
+  }
+  return m;
+}
+
+void us_tcp_sndskb_free(struct ustcp_stack *s, struct us_tcb *t)
+{
+  if (t->sndskb)
+    us_pool_free(&s->tcp->skb_pool, t->sndskb);
+  t->sndskb = NULL;
+}
+
+/* The model, allocated on first use: no unsent data, everything pushed. */
+static struct us_sndskb *skb_model(struct ustcp_stack *s, struct us_tcb *t)
+{
+  struct us_sndskb *m = skb_sync(s, t);
+  if (m)
+    return m;
+  m = us_pool_alloc(s, &s->tcp->skb_pool);
+  if (!m)
+    return NULL;
+  m->pushed_seq = write_end(t);
+  m->start = t->snd_nxt;
+  m->nrun = 0;
+  t->sndskb = m;
+  return m;
+}
+
+/* Bytes the unsent tail skb can still take (Linux: size_goal - skb->len),
+ * 0 if there is no unsent skb. */
+static uint32_t tail_room(const struct us_sndskb *m, uint32_t goal)
+{
+  if (!m->nrun)
+    return 0;
+  uint32_t len = run_skb_len(m, m->nrun - 1);
+  return len < goal ? goal - len : 0;
+}
+
+/* tcp_sendmsg_locked(): `len` more bytes were queued at the end of the
+ * data, into the tail skb (`fill`) or a new skb. The first bytes a call
+ * adds to an existing skb clear its PSH ("if (!copied)"). */
+static void skb_append(struct us_sndskb *m, uint32_t len, bool fill, bool first)
+{
+  if (fill) {
+    uint32_t i = m->nrun - 1;
+    run_split_last(m, i);
+    i = m->nrun - 1;
+    m->r[i].end += len;
+    if (first)
+      m->r[i].psh = 0;
+    return;
+  }
+  if (m->nrun) {
+    struct us_skb_run *l = &m->r[m->nrun - 1];
+    if (!l->psh && run_skb_len(m, m->nrun - 1) == len && l->n < UINT16_MAX) {
+      l->n++;
+      l->end += len;
+      return;
+    }
+  }
+  if (m->nrun >= US_TCP_SKB_RUNS - 2) {
+    /* Bounded memory: the two oldest runs after the head become one skb
+     * (their boundaries and PSH marks inside are forgotten). */
+    uint32_t i = m->nrun > 2 ? 1 : 0;
+    m->r[i].end = m->r[i + 1].end;
+    m->r[i].psh = m->r[i + 1].psh;
+    m->r[i].n = 1;
+    run_remove(m, i + 1);
+  }
+  uint32_t start = m->nrun ? m->r[m->nrun - 1].end : m->start;
+  run_insert(m, m->nrun, start + len, 1, false);
+}
+
+/* tcp_mark_push(): PSH on the tail skb, everything written is pushed. */
+static void skb_mark_push(struct us_sndskb *m, uint32_t write_seq)
+{
+  if (m->nrun) {
+    run_split_last(m, m->nrun - 1);
+    m->r[m->nrun - 1].psh = 1;
+  }
+  m->pushed_seq = write_seq;
+}
+
+/* Linux forced_push(): more than half the peer's largest window written
+ * since the last push. */
+static bool forced_push(const struct us_tcb *t, const struct us_sndskb *m, uint32_t write_seq)
+{
+  return seq_gt(write_seq, m->pushed_seq + t->max_sndwnd / 2);
+}
+
+/* One GSO packet of new data (tcp_write_xmit): the head skb grown by bytes
+ * of the next one up to `segs` segments (tcp_grow_skb, flags merged when
+ * the next skb is used up), sent up to its end or the segment limit. */
+struct chunk {
+  uint32_t end;   /* the packet ends here at the latest */
+  uint32_t g_end; /* end of the (grown) head skb */
+  bool g_psh;     /* the head skb carries PSH */
+  uint32_t nseg;  /* segments sent so far in this packet */
+};
+
+static void chunk_begin(struct ustcp_stack *s, struct us_tcb *t, uint32_t nxt, uint32_t pipe,
+                        struct chunk *ck)
+{
+  uint32_t data_end = write_end(t);
+  uint32_t avail = t->cwnd > pipe ? t->cwnd - pipe : 0;
+  uint32_t q = avail / t->mss;
+  if (q < 1)
+    q = 1;
+  uint32_t ts = tso_segs(t);
+  if (q > ts)
+    q = ts;
+  uint32_t want = q * t->mss;
+  ck->nseg = 0;
+  ck->g_end = data_end;
+  ck->g_psh = true; /* no model: one skb pushed at its end */
+  struct us_sndskb *m = t->sndskb ? skb_sync(s, t) : NULL;
+  if (m && m->nrun) {
+    run_split_first(m);
+    uint32_t h_len = m->r[0].end - m->start;
+    /* Linux 6.18 grows the head only when the window lets it send (a push
+     * into a closed window leaves the skbs as tcp_sendmsg built them;
+     * checked with MSG_MORE writes). */
+    uint32_t wnd_end = t->snd_una + t->snd_wnd;
+    uint32_t room = seq_gt(wnd_end, nxt) ? wnd_end - nxt : 0;
+    uint32_t first = data_end - nxt < t->mss ? data_end - nxt : t->mss;
+    if (h_len < want && m->nrun > 1 && room >= first) {
+      /* the next skb is the first of run 1 */
+      uint32_t n_len = run_skb_len(m, 1);
+      uint32_t take = want - h_len < n_len ? want - h_len : n_len;
+      if (take == n_len) {
+        bool psh = m->r[1].n == 1 ? m->r[1].psh : 0;
+        if (m->r[1].n == 1) {
+          m->r[0].end = m->r[1].end;
+          m->r[0].psh |= psh;
+          run_remove(m, 1);
+        } else {
+          m->r[1].n--;
+          m->r[0].end += take;
+        }
+      } else {
+        /* part of the next skb: it becomes a run of its own first */
+        if (m->r[1].n > 1) {
+          uint32_t l = run_skb_len(m, 1);
+          m->r[1].n--;
+          run_insert(m, 1, m->r[0].end + l, 1, false);
+        }
+        m->r[0].end += take;
+      }
+    }
+    ck->g_end = m->r[0].end;
+    ck->g_psh = m->r[0].psh;
+  }
+  ck->end = seq_lt(nxt + want, ck->g_end) ? nxt + want : ck->g_end;
+}
+
 /* ------------------------------------------------------------- sending */
 
 static bool can_send_data(int state)
@@ -421,7 +720,7 @@ static void start_timing(struct ustcp_stack *s, struct us_tcb *t, uint32_t seq)
   if (!(t->flags & TF_RTT_TIMING)) {
     t->flags |= TF_RTT_TIMING;
     t->rtt_seq = seq;
-    t->rtt_time = s->now;
+    t->rtt_time_us = us_tcp_now_us(s);
   }
 }
 
@@ -514,10 +813,11 @@ void us_tcp_retransmit_head(struct ustcp_stack *s, struct us_tcb *t)
 }
 
 /* What the new-data loop sends at `nxt` with `pipe` bytes in flight and
- * the last small segment ending at `sml`: false to stop, else the length
- * and whether the FIN rides along. No side effects (used to look ahead). */
+ * the last small segment ending at `sml`, within the GSO packet ending at
+ * `lim`: false to stop, else the length and whether the FIN rides along.
+ * No side effects (used to look ahead). */
 static bool next_segment(const struct us_tcb *t, uint32_t nxt, uint32_t pipe, uint32_t sml,
-                         uint32_t *lenp, bool *finp)
+                         uint32_t lim, uint32_t *lenp, bool *finp)
 {
   uint32_t data_end = t->snd_una + (uint32_t)t->sndq.len;
   bool fin_pending = (t->flags & TF_FIN_QUEUED) != 0;
@@ -532,6 +832,13 @@ static bool next_segment(const struct us_tcb *t, uint32_t nxt, uint32_t pipe, ui
     len = avail_wnd;
   if (len > avail_cwnd)
     len = avail_cwnd;
+  if (seq_lt(lim, nxt + len) && seq_gt(lim, nxt)) {
+    /* The packet ends at an skb boundary before the data does: Linux sends
+     * a short non-last skb without the Nagle test (TCP_NAGLE_PUSH). */
+    *lenp = lim - nxt;
+    *finp = false;
+    return true;
+  }
   if (len == 0) {
     /* Only a FIN left: it needs no window (RFC 9293 3.10.4 lets the FIN
      * go when all data is sent). */
@@ -572,18 +879,29 @@ void us_tcp_output(struct ustcp_stack *s, struct us_tcb *t)
   uint32_t len = 0, nlen = 0;
   bool fin = false, nfin = false;
   uint32_t pipe = pipe_bytes(t);
-  bool go = next_segment(t, t->snd_nxt, pipe, t->snd_sml, &len, &fin);
-  while (go) {
+  struct chunk ck;
+  chunk_begin(s, t, t->snd_nxt, pipe, &ck);
+  for (;;) {
     uint32_t nxt = t->snd_nxt;
+    if (nxt == ck.end && seq_lt(nxt, write_end(t)))
+      chunk_begin(s, t, nxt, pipe, &ck);
+    if (!next_segment(t, nxt, pipe, t->snd_sml, ck.end, &len, &fin))
+      break;
     uint32_t sml = (len && len < t->mss) ? nxt + len : t->snd_sml;
-    bool more = !fin && next_segment(t, nxt + len, pipe + len, sml, &nlen, &nfin);
+    bool last = nxt + len == ck.end;
+    bool more = !fin && !last &&
+                next_segment(t, nxt + len, pipe + len, sml, ck.end, &nlen, &nfin) && nlen > 0;
     uint8_t fl = US_TCP_ACK;
     if (fin)
       fl |= US_TCP_FIN; /* Linux: FIN on the last data segment */
-    /* PSH on the last data segment of what goes out now (Linux marks the
-     * end of each write and of each burst its segmentation cuts). */
-    if (len && (!more || nlen == 0))
-      fl |= US_TCP_PSH;
+    /* PSH on the last segment of a GSO packet of two or more segments
+     * (__tcp_transmit_skb forces it to expedite GRO), or of one that ends
+     * an skb tcp_sendmsg marked (forced push, end of a write). */
+    if (len) {
+      ck.nseg++;
+      if ((last || !more) && (ck.nseg >= 2 || (nxt + len == ck.g_end && ck.g_psh)))
+        fl |= US_TCP_PSH;
+    }
     xmit(s, t, nxt, len, fl);
     if (len) {
       t->last_snd_data = s->now;
@@ -598,10 +916,11 @@ void us_tcp_output(struct ustcp_stack *s, struct us_tcb *t)
     pipe += len;
     us_tcb_timer_clear(s, t, US_TT_PERSIST);
     us_tcp_set_xmit_timer(s, t);
-    go = more;
-    len = nlen;
-    fin = nfin;
+    if (fin || !len)
+      break;
   }
+  if (t->sndskb)
+    skb_sync(s, t);
 
   /* RFC 9293 3.8.6.1: zero window with data waiting -> persist timer. */
   uint32_t unsent = (uint32_t)t->sndq.len - (t->snd_nxt - t->snd_una);
@@ -611,4 +930,80 @@ void us_tcp_output(struct ustcp_stack *s, struct us_tcb *t)
   }
   if (t->flags & TF_ACK_NOW)
     us_tcp_send_ack(s, t);
+}
+
+/* Append up to n bytes from the iovecs (after `*skip` bytes) to the send
+ * queue; advances *skip. */
+static size_t append_iov(struct ustcp_stack *s, struct us_tcb *t, const struct iovec *iov,
+                         int iovcnt, size_t *skip, size_t n)
+{
+  size_t done = 0, off = *skip;
+  for (int i = 0; i < iovcnt && done < n; i++) {
+    size_t l = iov[i].iov_len;
+    if (off >= l) {
+      off -= l;
+      continue;
+    }
+    size_t k = l - off;
+    if (k > n - done)
+      k = n - done;
+    size_t got = us_bq_append(s, &t->sndq, (const uint8_t *)iov[i].iov_base + off, k);
+    done += got;
+    off = 0;
+    if (got < k)
+      break;
+  }
+  *skip += done;
+  return done;
+}
+
+/* Linux tcp_sendmsg_locked(): queue `want` bytes skb by skb (size goal),
+ * mark a forced push when more than half the peer's largest window was
+ * written since the last push and send what is pending, send a full skb at
+ * once when it is the first unsent one (tcp_push_one), and at the end
+ * (tcp_push) mark the last skb PSH unless MSG_MORE (a call cut short by the
+ * buffer pushes as Linux's wait_for_space does). Returns bytes queued. */
+size_t us_tcp_write(struct ustcp_stack *s, struct us_tcb *t, const struct iovec *iov, int iovcnt,
+                    size_t skip, size_t want, int flags, bool cut)
+{
+  struct us_sndskb *m = skb_model(s, t);
+  uint32_t goal = us_tcp_size_goal(t);
+  size_t copied = 0;
+  while (copied < want) {
+    uint32_t room = m ? tail_room(m, goal) : 0;
+    bool fill = room > 0;
+    size_t n = fill ? room : goal;
+    if (n > want - copied)
+      n = want - copied;
+    size_t got = append_iov(s, t, iov, iovcnt, &skip, n);
+    if (m && got)
+      skb_append(m, (uint32_t)got, fill, copied == 0);
+    copied += got;
+    if (got < n) {
+      cut = true; /* out of memory */
+      break;
+    }
+    if (copied == want || !m || tail_room(m, goal))
+      continue;
+    uint32_t wseq = write_end(t);
+    if (forced_push(t, m, wseq)) {
+      skb_mark_push(m, wseq);
+      us_tcp_output(s, t);
+    } else if (m->nrun == 1 && m->r[0].n == 1) {
+      us_tcp_output(s, t);
+    }
+    m = skb_model(s, t);
+  }
+  if (!copied)
+    return 0;
+  m = t->sndskb;
+  bool more = (flags & MSG_MORE) && !cut;
+  if (m && (!more || forced_push(t, m, write_end(t))))
+    skb_mark_push(m, write_end(t));
+  uint32_t saved = t->flags;
+  if (more)
+    t->flags |= TF_CORK; /* Linux: TCP_NAGLE_CORK for this push */
+  us_tcp_output(s, t);
+  t->flags = (t->flags & ~TF_CORK) | (saved & TF_CORK);
+  return copied;
 }

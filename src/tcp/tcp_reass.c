@@ -153,6 +153,26 @@ uint32_t us_tcp_ofo_pull(struct ustcp_stack *s, struct us_tcb *t, bool *fin)
   return moved;
 }
 
+uint32_t us_tcp_ofo_prune(struct ustcp_stack *s, struct us_tcb *t)
+{
+  struct us_ofo *o = t->ofo;
+  if (!o)
+    return 0;
+  uint32_t n = 0;
+  if (o->n) {
+    struct us_ofo_range *r = &o->r[o->n - 1];
+    n = (uint32_t)r->data.len;
+    o->bytes -= r->data.len;
+    us_bq_clear(s, &r->data);
+    o->n--;
+  }
+  if (!o->n) {
+    us_pool_free(&s->tcp->ofo_pool, o); /* a FIN held beyond the data goes too */
+    t->ofo = NULL;
+  }
+  return n;
+}
+
 void us_tcp_ofo_free(struct ustcp_stack *s, struct us_tcb *t)
 {
   struct us_ofo *o = t->ofo;

@@ -239,6 +239,13 @@ static bool timer_rto(struct ustcp_stack *s, struct us_tcb *t)
   if (t->backoff < 31)
     t->backoff++;
   t->tlp = 0;
+  /* Linux tcp_timeout_mark_lost(): if the peer SACKed the head, it has
+   * discarded what it SACKed (reneging): forget the scoreboard so that
+   * everything is retransmitted. */
+  if (t->sack && t->sack->n && seq_leq(t->sack->b[0].left, t->snd_una)) {
+    us_stat_inc(s, USTCP_STAT_TCP_SACK_RENEGING);
+    us_tcp_sack_free(s, t);
+  }
   /* RFC 5681 (4): loss window; RFC 6298 (5.5)-(5.7). */
   uint32_t flight = t->snd_nxt - t->snd_una;
   if (!(t->flags & TF_IN_LOSS)) {

@@ -159,7 +159,7 @@ int us_tcp_connect(struct ustcp_stack *s, struct us_tcb *t, uint32_t addr, uint1
   us_stat_inc(s, USTCP_STAT_TCP_ACTIVE_OPENS);
   us_tcb_set_state(s, t, USTCP_TCP_SYN_SENT);
   t->flags |= TF_SS_CONNECTING | TF_RTT_TIMING;
-  t->rtt_time = s->now;
+  t->rtt_time_us = us_tcp_now_us(s);
   t->rtt_seq = t->iss;
   us_tcp_send_syn(s, t);
   us_tcb_timer_set(s, t, US_TT_RTO, s->now + US_TCP_RTO_INIT);
@@ -223,29 +223,9 @@ ssize_t us_tcp_send(struct ustcp_stack *s, struct us_tcb *t, const struct iovec 
   size_t want = total - skip;
   if (want > room)
     want = room;
-  size_t done = 0;
-  for (int i = 0; i < iovcnt && done < want; i++) {
-    size_t l = iov[i].iov_len;
-    if (skip >= l) {
-      skip -= l;
-      continue;
-    }
-    size_t n = l - skip;
-    if (n > want - done)
-      n = want - done;
-    size_t got = us_bq_append(s, &t->sndq, (const uint8_t *)iov[i].iov_base + skip, n);
-    done += got;
-    skip = 0;
-    if (got < n)
-      break;
-  }
+  size_t done = us_tcp_write(s, t, iov, iovcnt, skip, want, flags, want < total - skip);
   if (done == 0)
     return -ENOBUFS;
-  uint32_t saved = t->flags;
-  if (flags & MSG_MORE)
-    t->flags |= TF_CORK;
-  us_tcp_output(s, t);
-  t->flags = (t->flags & ~TF_CORK) | (saved & TF_CORK);
   return (ssize_t)done;
 }
 
@@ -306,27 +286,29 @@ void us_tcp_rcv_consumed(struct ustcp_stack *s, struct us_tcb *t, size_t n)
   if (!us_tcp_is_sync(t->state))
     return;
   t->drs_copied += (uint32_t)n;
-  ustcp_time_t rtt = t->srtt_us ? (ustcp_time_t)t->srtt_us * 1000u : USTCP_MS(1);
-  if (s->now - t->drs_time >= rtt) {
+  uint32_t rtt = t->srtt_us ? t->srtt_us : 1000u;
+  if (us_tcp_now_us(s) - t->drs_time_us >= rtt) {
     if (!(t->flags & TF_RCVBUF_LOCK) && t->drs_copied > t->rcv_space / 2) {
+      /* the buffer for twice the bytes read per RTT at the scaling ratio
+       * (tcp_space_from_win), at most tcp_rmem[2] */
       uint64_t want = (uint64_t)t->drs_copied * 2;
-      uint64_t cap = (uint64_t)s->cfg.rmem[2] / 2;
-      if (want > cap)
-        want = cap;
-      if (want > t->rcv_space) {
-        t->rcv_space = (uint32_t)want;
-        t->rcvbuf = (int32_t)(want * 2);
+      uint64_t buf = us_tcp_space_from_win(t, want > UINT32_MAX ? UINT32_MAX : (uint32_t)want);
+      if (buf > (uint64_t)s->cfg.rmem[2])
+        buf = (uint64_t)s->cfg.rmem[2];
+      if (buf > (uint64_t)t->rcvbuf) {
+        t->rcvbuf = (int32_t)buf;
+        t->rcv_space = us_tcp_rcv_space(t);
       }
     }
     t->drs_copied = 0;
-    t->drs_time = s->now;
+    t->drs_time_us = us_tcp_now_us(s);
   }
   bool ack = false;
   if (t->deadline[US_TT_DELACK] != USTCP_TIME_NEVER && t->rcv_nxt - t->rcv_wup > t->rcv_mss)
     ack = true;
   if (!ack && !(t->flags & TF_SHUT_RD)) {
     uint32_t cur = seq_gt(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
-    if (2u * cur <= t->rcv_space) {
+    if (2u * cur <= us_tcp_window_clamp(s, t)) { /* Linux: window_clamp */
       uint32_t nw = us_tcp_select_window(s, t);
       if (nw && nw >= 2u * cur)
         ack = true;
