@@ -167,6 +167,15 @@ struct ustcp_stack {
   struct us_ip *ip;
 };
 
+/* Memory in use against max_memory: what the pools took from the system
+ * less the buffer chunks sitting free in the chunk pool (slabs are kept,
+ * so mem_bytes alone never comes down after a burst). */
+static inline uint64_t us_mem_used(const struct ustcp_stack *s)
+{
+  uint64_t idle = (s->chunk_pool.total - s->chunk_pool.live) * s->chunk_pool.obj_size;
+  return s->mem_bytes > idle ? s->mem_bytes - idle : 0;
+}
+
 /* Refresh s->now from the driver's clock (never backwards). Every public
  * entry point calls this first. */
 void us_clock_refresh(struct ustcp_stack *s);

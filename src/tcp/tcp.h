@@ -393,7 +393,7 @@ uint32_t us_tcp_truesize(uint32_t len, uint32_t hdr);
  * of its cap (Linux: tcp_mem[1] is two thirds of tcp_mem[2]). */
 static inline bool us_tcp_mem_pressure(const struct ustcp_stack *s)
 {
-  return s->mem_bytes > s->mem_limit / 3 * 2;
+  return us_mem_used(s) > s->mem_limit / 3 * 2;
 }
 /* Linux tcp_space(): window for the free part of the receive buffer. */
 uint32_t us_tcp_free_space(const struct us_tcb *t);

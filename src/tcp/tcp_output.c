@@ -94,6 +94,13 @@ uint32_t us_tcp_select_window(struct ustcp_stack *s, struct us_tcb *t)
 {
   int64_t mss = t->rcv_mss ? t->rcv_mss : US_TCP_DEFAULT_MSS;
   int64_t free_sp = us_tcp_free_space(t);
+  /* ustcp: max_memory is a hard cap no peer may push the stack past (as a
+   * tcp_mem limit); never offer more than the stack could still hold, or
+   * an offered window far above it turns into drops and timeouts. */
+  int64_t room = (int64_t)s->mem_limit - (int64_t)us_mem_used(s);
+  room = room > 0 ? us_tcp_win_from_space(t, (uint64_t)room) : 0;
+  if (free_sp > room)
+    free_sp = room;
   int64_t allowed = t->rcv_space;
   int64_t full = us_tcp_window_clamp(s, t);
   uint32_t g = 1u << t->rcv_wscale;
