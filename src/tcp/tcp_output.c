@@ -636,14 +636,19 @@ static void chunk_begin(struct ustcp_stack *s, struct us_tcb *t, uint32_t nxt, u
                         struct chunk *ck)
 {
   uint32_t data_end = write_end(t);
-  uint32_t avail = t->cwnd > pipe ? t->cwnd - pipe : 0;
-  uint32_t q = avail / t->mss;
-  if (q < 1)
-    q = 1;
-  uint32_t ts = tso_segs(t);
-  if (q > ts)
-    q = ts;
-  uint32_t want = q * t->mss;
+  uint32_t want = t->mss;
+  if (t->sndskb || data_end - nxt > t->mss) {
+    /* more than one segment may go: the GSO packet's size (a single
+     * segment needs none of this: the common request/response case) */
+    uint32_t avail = t->cwnd > pipe ? t->cwnd - pipe : 0;
+    uint32_t q = avail / t->mss;
+    if (q < 1)
+      q = 1;
+    uint32_t ts = tso_segs(t);
+    if (q > ts)
+      q = ts;
+    want = q * t->mss;
+  }
   ck->nseg = 0;
   ck->g_end = data_end;
   ck->g_psh = true; /* no model: one skb pushed at its end */
@@ -973,6 +978,28 @@ static size_t append_iov(struct ustcp_stack *s, struct us_tcb *t, const struct i
 size_t us_tcp_write(struct ustcp_stack *s, struct us_tcb *t, const struct iovec *iov, int iovcnt,
                     size_t skip, size_t want, int flags, bool cut)
 {
+  if (!t->sndskb && !(flags & MSG_MORE) && want <= us_tcp_size_goal(t)) {
+    /* Nothing unsent and a write of one skb pushed at its end: the output
+     * path reads "no model" as exactly that, so the model is built only if
+     * part of the skb stays unsent (a request/response write then costs no
+     * model at all). The same result as the general path below. */
+    size_t got = append_iov(s, t, iov, iovcnt, &skip, want);
+    if (!got)
+      return 0;
+    us_tcp_output(s, t);
+    uint32_t end = write_end(t);
+    if (seq_lt(t->snd_nxt, end) && !t->sndskb) {
+      struct us_sndskb *m = us_pool_alloc(s, &s->tcp->skb_pool);
+      if (m) {
+        m->pushed_seq = end;
+        m->start = t->snd_nxt;
+        m->nrun = 0;
+        run_insert(m, 0, end, 1, true);
+        t->sndskb = m;
+      }
+    }
+    return got;
+  }
   struct us_sndskb *m = skb_model(s, t);
   uint32_t goal = us_tcp_size_goal(t);
   size_t copied = 0;
