@@ -147,6 +147,11 @@ static void test_blocks(void)
   T_EQ(sc.ev[1].kind, DR_EV_PYTHON);
   T_STREQ(sc.ev[1].text, " assert 1 ");
   T_EQ(sc.ev[2].line, 6);
+  T_CHECK(!sc.linux_only);
+  dr_script_free(&sc);
+  T_EQ(parse("// linux-only: the seed differs\n0 close(3) = 0\n", &sc, err), 0);
+  T_CHECK(sc.linux_only && !sc.ustcp_only);
+  T_STREQ(sc.linux_only_reason, "the seed differs");
   dr_script_free(&sc);
 }
 

@@ -127,6 +127,9 @@ struct dr_script {
   int nev, cap;
   bool ustcp_only; /* first line "// ustcp-only: reason" */
   char *ustcp_only_reason;
+  bool linux_only; /* first line "// linux-only: reason" (a seed difference:
+                      Linux's behaviour where ustcp follows the seed) */
+  char *linux_only_reason;
   int64_t tolerance_us; /* from a "--tolerance_usecs=N" line, or -1 */
 };
 

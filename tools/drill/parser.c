@@ -697,13 +697,20 @@ int dr_parse(const char *path, const char *text, struct dr_script *sc, char *err
   sc->path = xstrndup(path, strlen(path));
   sc->src = xstrndup(text, strlen(text));
   sc->tolerance_us = -1;
-  static const char tag[] = "// ustcp-only:";
-  if (!strncmp(text, tag, sizeof(tag) - 1)) {
+  static const char tag[] = "// ustcp-only:", ltag[] = "// linux-only:";
+  bool u = !strncmp(text, tag, sizeof(tag) - 1), l = !strncmp(text, ltag, sizeof(ltag) - 1);
+  if (u || l) {
     const char *r = text + sizeof(tag) - 1, *e = strchr(r, '\n');
     while (*r == ' ')
       r++;
-    sc->ustcp_only = true;
-    sc->ustcp_only_reason = xstrndup(r, e ? (size_t)(e - r) : strlen(r));
+    char *why = xstrndup(r, e ? (size_t)(e - r) : strlen(r));
+    if (u) {
+      sc->ustcp_only = true;
+      sc->ustcp_only_reason = why;
+    } else {
+      sc->linux_only = true;
+      sc->linux_only_reason = why;
+    }
   }
   struct dr_lex lx;
   dr_lex_init(&lx, sc->src);
@@ -782,5 +789,6 @@ void dr_script_free(struct dr_script *sc)
   free(sc->path);
   free(sc->src);
   free(sc->ustcp_only_reason);
+  free(sc->linux_only_reason);
   memset(sc, 0, sizeof(*sc));
 }

@@ -198,6 +198,12 @@ int cmd_drill(int argc, char **argv)
       dr_script_free(&sc);
       continue;
     }
+    if (!linux_target && sc.linux_only) {
+      printf("SKIP %s (linux-only: %s)\n", path, sc.linux_only_reason);
+      skipped++;
+      dr_script_free(&sc);
+      continue;
+    }
     int rc = run_isolated(&sc, ops, tol, verbose,
                           linux_target ? SCRIPT_TIMEOUT_LINUX_S : SCRIPT_TIMEOUT_USTCP_S, msg,
                           sizeof(msg));
