@@ -20,9 +20,10 @@
 #include "ip/ip.h"
 #include "tcp/tcp.h"
 
-/* Copy len bytes at queue offset `off` of the send queue, through a cursor
- * so that sending the tail of a long queue does not walk every chunk. */
-static void sndq_copy(struct us_tcb *t, uint32_t off, uint8_t *dst, uint32_t len)
+/* The send-queue chunk holding queue offset `off` (and the offset into
+ * it), through a cursor so that sending the tail of a long queue does not
+ * walk every chunk. */
+static const struct us_chunk *sndq_seek(struct us_tcb *t, uint32_t off, uint32_t *skip)
 {
   const struct us_chunk *c = t->snd_cur;
   uint32_t base = t->snd_cur_off;
@@ -36,38 +37,31 @@ static void sndq_copy(struct us_tcb *t, uint32_t off, uint8_t *dst, uint32_t len
   }
   t->snd_cur = (struct us_chunk *)c;
   t->snd_cur_off = base;
-  uint32_t skip = off - base;
-  while (c && len) {
+  *skip = off - base;
+  return c;
+}
+
+/* Copy len bytes at send-queue offset `off`. */
+static void sndq_copy(struct us_tcb *t, uint32_t off, uint8_t *dst, uint32_t len)
+{
+  uint32_t skip;
+  for (const struct us_chunk *c = sndq_seek(t, off, &skip); c && len; c = c->next, skip = 0) {
     uint32_t avail = (uint32_t)(c->end - c->start) - skip;
     uint32_t n = len < avail ? len : avail;
     memcpy(dst, c->data + c->start + skip, n);
     dst += n;
     len -= n;
-    skip = 0;
-    c = c->next;
   }
 }
 
 /* Describe len bytes at send-queue offset `off` as at most `max` slices of
- * the queue's chunks (the same cursor as sndq_copy). Returns the number of
- * slices, or 0 if more would be needed (the caller copies instead). */
+ * the queue's chunks. Returns the number of slices, or 0 if more would be
+ * needed (the caller copies instead). */
 static int sndq_slices(struct us_tcb *t, uint32_t off, uint32_t len, struct iovec *iov, int max)
 {
-  const struct us_chunk *c = t->snd_cur;
-  uint32_t base = t->snd_cur_off;
-  if (!c || off < base) {
-    c = t->sndq.head;
-    base = 0;
-  }
-  while (c && off >= base + (uint32_t)(c->end - c->start)) {
-    base += (uint32_t)(c->end - c->start);
-    c = c->next;
-  }
-  t->snd_cur = (struct us_chunk *)c;
-  t->snd_cur_off = base;
-  uint32_t skip = off - base;
+  uint32_t skip;
   int n = 0;
-  while (c && len) {
+  for (const struct us_chunk *c = sndq_seek(t, off, &skip); c && len; c = c->next, skip = 0) {
     if (n == max)
       return 0;
     uint32_t avail = (uint32_t)(c->end - c->start) - skip;
@@ -76,8 +70,6 @@ static int sndq_slices(struct us_tcb *t, uint32_t off, uint32_t len, struct iove
     iov[n].iov_len = k;
     n++;
     len -= k;
-    skip = 0;
-    c = c->next;
   }
   return len ? 0 : n;
 }
