@@ -537,12 +537,9 @@ void us_tcp_sndskb_free(struct ustcp_stack *s, struct us_tcb *t)
 }
 
 /* The model, allocated on first use: no unsent data, everything pushed. */
-static struct us_sndskb *skb_model(struct ustcp_stack *s, struct us_tcb *t)
+static struct us_sndskb *skb_new(struct ustcp_stack *s, struct us_tcb *t)
 {
-  struct us_sndskb *m = skb_sync(s, t);
-  if (m)
-    return m;
-  m = us_pool_alloc(s, &s->tcp->skb_pool);
+  struct us_sndskb *m = us_pool_alloc(s, &s->tcp->skb_pool);
   if (!m)
     return NULL;
   m->pushed_seq = write_end(t);
@@ -550,6 +547,12 @@ static struct us_sndskb *skb_model(struct ustcp_stack *s, struct us_tcb *t)
   m->nrun = 0;
   t->sndskb = m;
   return m;
+}
+
+static struct us_sndskb *skb_model(struct ustcp_stack *s, struct us_tcb *t)
+{
+  struct us_sndskb *m = skb_sync(s, t);
+  return m ? m : skb_new(s, t);
 }
 
 /* Bytes the unsent tail skb can still take (Linux: size_goal - skb->len),
@@ -979,16 +982,10 @@ size_t us_tcp_write(struct ustcp_stack *s, struct us_tcb *t, const struct iovec 
     if (!got)
       return 0;
     us_tcp_output(s, t);
-    uint32_t end = write_end(t);
-    if (seq_lt(t->snd_nxt, end) && !t->sndskb) {
-      struct us_sndskb *m = us_pool_alloc(s, &s->tcp->skb_pool);
-      if (m) {
-        m->pushed_seq = end;
-        m->start = t->snd_nxt;
-        m->nrun = 0;
-        run_insert(m, 0, end, 1, true);
-        t->sndskb = m;
-      }
+    if (seq_lt(t->snd_nxt, write_end(t)) && !t->sndskb) {
+      struct us_sndskb *m = skb_new(s, t); /* the unsent rest: one skb, pushed */
+      if (m)
+        run_insert(m, 0, write_end(t), 1, true);
     }
     return got;
   }
