@@ -67,21 +67,33 @@ static uint64_t queue_mem(const struct us_ipfrag *q)
   return sizeof(*q) + (q->buf ? FRAG_HEADROOM + q->cap : 0);
 }
 
-static void queue_free(struct ustcp_stack *s, struct us_ipfrag *q)
+/* Take a queue out of the table and stop its timer. */
+static void queue_unlink(struct ustcp_stack *s, struct us_ipfrag *q)
 {
-  struct us_ip *ip = s->ip;
-  struct us_ipfrag **pp = &ip->frag[frag_hash(s, q->src, q->dst, q->id, q->proto)];
+  struct us_ipfrag **pp = &s->ip->frag[frag_hash(s, q->src, q->dst, q->id, q->proto)];
   while (*pp && *pp != q)
     pp = &(*pp)->next;
   if (*pp)
     *pp = q->next;
+  q->next = NULL;
   us_timer_cancel(s, &q->timer);
+}
+
+/* Give back an unlinked queue's memory. */
+static void queue_release(struct ustcp_stack *s, struct us_ipfrag *q)
+{
   uint64_t m = queue_mem(q);
-  ip->frag_mem -= m;
+  s->ip->frag_mem -= m;
   s->mem_bytes -= m;
-  ip->frag_queues--;
+  s->ip->frag_queues--;
   free(q->buf);
   free(q);
+}
+
+static void queue_free(struct ustcp_stack *s, struct us_ipfrag *q)
+{
+  queue_unlink(s, q);
+  queue_release(s, q);
 }
 
 /* A queue given up on: its fragments are dropped (Linux ipq_kill +
@@ -281,19 +293,9 @@ void us_ip_defrag(struct ustcp_stack *s, const struct us_ipv4_hdr *ip, const uin
   us_stat_inc(s, USTCP_STAT_IP_REASM_OKS);
   /* The queue leaves the table first: delivery may send, never re-enter
    * reassembly with this queue. */
-  struct us_ipfrag **pp = &s->ip->frag[frag_hash(s, q->src, q->dst, q->id, q->proto)];
-  while (*pp != q)
-    pp = &(*pp)->next;
-  *pp = q->next;
-  q->next = NULL;
-  us_timer_cancel(s, &q->timer);
+  queue_unlink(s, q);
   us_ip_deliver(s, &whole, d, total, bcast, NULL);
-  uint64_t m = queue_mem(q);
-  s->ip->frag_mem -= m;
-  s->mem_bytes -= m;
-  s->ip->frag_queues--;
-  free(q->buf);
-  free(q);
+  queue_release(s, q);
 }
 
 uint64_t us_ip_reasm_bytes(const struct ustcp_stack *s) { return s->ip ? s->ip->frag_mem : 0; }
