@@ -13,50 +13,13 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "cap_link.h"
 #include "harness/test.h"
 #include "ustcp/ustcp.h"
 #include "wire/wire.h"
 
 #define ME 0xc0000202u   /* 192.0.2.2 */
 #define PEER 0xc0000201u /* 192.0.2.1 */
-
-struct cap {
-  ustcp_time_t now;
-  int n;
-  uint8_t pkt[16][1600];
-  size_t len[16];
-};
-
-static int cap_output(void *user, const uint8_t *pkt, size_t len)
-{
-  struct cap *c = user;
-  if (c->n < 16 && len <= sizeof(c->pkt[0])) {
-    memcpy(c->pkt[c->n], pkt, len);
-    c->len[c->n] = len;
-  }
-  c->n++;
-  return 0;
-}
-
-static ustcp_time_t cap_now(void *user) { return ((struct cap *)user)->now; }
-
-static const struct ustcp_link_ops cap_ops = {.output = cap_output, .now = cap_now};
-
-static struct ustcp_stack *new_stack(struct cap *c, uint32_t addr)
-{
-  memset(c, 0, sizeof(*c));
-  c->now = USTCP_SEC(100);
-  struct ustcp_config cfg;
-  ustcp_config_init(&cfg);
-  cfg.addr = htonl(addr);
-  cfg.link = &cap_ops;
-  cfg.link_user = c;
-  char err[128];
-  struct ustcp_stack *s = ustcp_stack_create(&cfg, err, sizeof(err));
-  if (!s)
-    fprintf(stderr, "stack: %s\n", err);
-  return s;
-}
 
 static uint8_t whole[65536];
 
@@ -108,7 +71,7 @@ static void check_reply(struct cap *c, size_t total)
 static void test_orders(void)
 {
   struct cap c;
-  struct ustcp_stack *s = new_stack(&c, ME);
+  struct ustcp_stack *s = cap_stack(&c, ME);
   size_t total = echo_request(1, 1200); /* 1208 payload bytes */
   frag(s, total, 0, 400);
   frag(s, total, 400, 400);
@@ -140,7 +103,7 @@ static void test_orders(void)
 static void test_gathered(void)
 {
   struct cap c;
-  struct ustcp_stack *s = new_stack(&c, ME);
+  struct ustcp_stack *s = cap_stack(&c, ME);
   size_t total = echo_request(40, 1200);
   static uint8_t f[2000];
   struct us_ipv4_hdr h;
@@ -162,7 +125,7 @@ static void test_gathered(void)
 static void test_discards(void)
 {
   struct cap c;
-  struct ustcp_stack *s = new_stack(&c, ME);
+  struct ustcp_stack *s = cap_stack(&c, ME);
   /* overlap: the queue goes, a later completion cannot happen */
   size_t total = echo_request(10, 1200);
   frag(s, total, 0, 400);
@@ -208,7 +171,7 @@ static void test_discards(void)
 static void test_timeout(void)
 {
   struct cap c;
-  struct ustcp_stack *s = new_stack(&c, ME);
+  struct ustcp_stack *s = cap_stack(&c, ME);
   size_t total = echo_request(20, 1200);
   frag(s, total, 0, 400); /* first fragment only */
   total = echo_request(21, 1200);
@@ -243,7 +206,7 @@ static void test_timeout(void)
 static void test_memory_cap(void)
 {
   struct cap c;
-  struct ustcp_stack *s = new_stack(&c, ME);
+  struct ustcp_stack *s = cap_stack(&c, ME);
   struct ustcp_mem_info m0, m1;
   ustcp_mem_info(s, &m0);
   for (int i = 0; i < 3000; i++) {
@@ -273,7 +236,7 @@ static void test_output_fragments(void)
   /* A 3000-byte echo request arrives in fragments; the 3028-byte reply
    * (DF clear, as Linux's icmp_reply) leaves in MTU-sized fragments. */
   struct cap c;
-  struct ustcp_stack *s = new_stack(&c, ME);
+  struct ustcp_stack *s = cap_stack(&c, ME);
   size_t total = echo_request(30, 3000);
   frag(s, total, 0, 1480);
   frag(s, total, 1480, 1480);
@@ -295,7 +258,7 @@ static void test_output_fragments(void)
   }
   /* a second stack reassembles them into the reply */
   struct cap c2;
-  struct ustcp_stack *p = new_stack(&c2, PEER);
+  struct ustcp_stack *p = cap_stack(&c2, PEER);
   uint8_t frags[3][1600];
   size_t lens[3];
   for (int i = 0; i < 3; i++) {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cap_link.h"
 #include "harness/test.h"
 #include "ustcp/icmp.h"
 #include "ustcp/ustcp.h"
@@ -20,43 +21,7 @@
 #define ME 0xc0000202u   /* 192.0.2.2 */
 #define PEER 0xc0000201u /* 192.0.2.1 */
 
-struct cap {
-  ustcp_time_t now;
-  int n;
-  uint8_t pkt[64][1600];
-  size_t len[64];
-};
-
-static int cap_output(void *user, const uint8_t *pkt, size_t len)
-{
-  struct cap *c = user;
-  if (c->n < 64 && len <= sizeof(c->pkt[0])) {
-    memcpy(c->pkt[c->n], pkt, len);
-    c->len[c->n] = len;
-  }
-  c->n++;
-  return 0;
-}
-
-static ustcp_time_t cap_now(void *user) { return ((struct cap *)user)->now; }
-
-static const struct ustcp_link_ops cap_ops = {.output = cap_output, .now = cap_now};
-
-static struct ustcp_stack *new_stack(struct cap *c)
-{
-  memset(c, 0, sizeof(*c));
-  c->now = USTCP_SEC(100);
-  struct ustcp_config cfg;
-  ustcp_config_init(&cfg);
-  cfg.addr = htonl(ME);
-  cfg.link = &cap_ops;
-  cfg.link_user = c;
-  char err[128];
-  struct ustcp_stack *s = ustcp_stack_create(&cfg, err, sizeof(err));
-  if (!s)
-    fprintf(stderr, "stack: %s\n", err);
-  return s;
-}
+static struct ustcp_stack *new_stack(struct cap *c) { return cap_stack(c, ME); }
 
 /* An IPv4 datagram around `payload` (which already sits at buf + 20). */
 static size_t ip_wrap(uint8_t *buf, uint32_t src, uint32_t dst, uint8_t proto, size_t plen,
