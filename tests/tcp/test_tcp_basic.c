@@ -2,23 +2,7 @@
  * test_tcp_basic.c - handshake, data both ways and the four-way close
  * through the socket API between two simulated hosts.
  */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <string.h>
-
-#include "harness/test.h"
-#include "ustcp/sim.h"
-#include "ustcp/socket.h"
-
-static struct sockaddr_in sin_of(const char *ip, int port)
-{
-  struct sockaddr_in a;
-  memset(&a, 0, sizeof(a));
-  a.sin_family = AF_INET;
-  a.sin_port = htons((uint16_t)port);
-  inet_pton(AF_INET, ip, &a.sin_addr);
-  return a;
-}
+#include "fixture.h"
 
 static void basic(void)
 {
@@ -31,7 +15,7 @@ static void basic(void)
 
   int l = ustcp_socket(S, AF_INET, SOCK_STREAM, 0);
   T_EQ(l, 3);
-  struct sockaddr_in a = sin_of("10.0.0.1", 80);
+  struct sockaddr_in a = fx_sin("10.0.0.1", 80);
   T_EQ(ustcp_bind(S, l, (struct sockaddr *)&a, sizeof(a)), 0);
   T_EQ(ustcp_listen(S, l, 8), 0);
   T_EQ(ustcp_sock_state(S, l), USTCP_TCP_LISTEN);
